@@ -1,0 +1,37 @@
+//! The JSON Schema of a runbook file, generated from the Rust model so the two cannot drift
+//! (a test compares it with `runbooks/runbooks.schema.json`).
+
+use super::model::RunbookEntry;
+
+/// The key grammar of DESIGN §2.
+pub const KEY_PATTERN: &str = r"^([A-Za-z0-9_.-]+|\*):([A-Za-z0-9_.-]+|\*)$";
+
+/// The schema of one runbook file, pretty-printed with a trailing newline.
+pub fn schema_json() -> String {
+    let entry = schemars::schema_for!(RunbookEntry);
+    let mut entry = serde_json::to_value(&entry).unwrap_or_default();
+    let defs = entry
+        .as_object_mut()
+        .and_then(|o| o.remove("$defs"))
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let Some(o) = entry.as_object_mut() {
+        o.remove("$schema");
+        o.remove("title");
+    }
+    let mut all_defs = defs.as_object().cloned().unwrap_or_default();
+    all_defs.insert("RunbookEntry".into(), entry);
+    let schema = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://selfheal.dev/runbooks.schema.json",
+        "title": "selfheal runbook map",
+        "description": "Maps ROLE:ALERT keys (either part may be *) to the reviewed commands that fix them. Precedence: exact, ROLE:*, *:ALERT, *:*.",
+        "type": "object",
+        "properties": { "$schema": { "type": "string" } },
+        "patternProperties": { KEY_PATTERN: { "$ref": "#/$defs/RunbookEntry" } },
+        "additionalProperties": false,
+        "$defs": all_defs,
+    });
+    let mut out = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    out.push('\n');
+    out
+}
