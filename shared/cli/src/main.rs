@@ -1,1 +1,33 @@
-fn main() {}
+//! `selfheal`: the command line (DESIGN §6). Raw arguments are parsed into a validated command in
+//! one place ([`args`]); each subcommand lives in its own module.
+
+mod args;
+mod plan_cmd;
+mod validate_cmd;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match cli.command {
+        args::Command::Validate(a) => validate_cmd::run(&a),
+        args::Command::Plan(a) => plan_cmd::run(&a),
+        args::Command::Schema => {
+            print!("{}", selfheal_core::runbook::schema_json());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The function budget used for validation warnings (`SELFHEAL_FUNCTION_BUDGET_SECONDS`).
+pub(crate) fn load_options() -> selfheal_core::runbook::LoadOptions {
+    let mut o = selfheal_core::runbook::LoadOptions::default();
+    if let Some(n) = std::env::var("SELFHEAL_FUNCTION_BUDGET_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        o.function_budget_seconds = n;
+    }
+    o
+}

@@ -131,3 +131,14 @@ pub fn clip(s: &str, max_chars: usize) -> String {
     }
     out
 }
+
+/// A short, stable id for an alert identity (16 hex digits, FNV-1a 64). It goes into the SSM
+/// command's `Comment` (at most 100 characters) so a retry can find a command it sent before.
+pub fn claim_id(identity: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in identity.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}

@@ -16,7 +16,7 @@ pub mod location;
 pub mod plan;
 pub mod runbook;
 
-pub use alert::{AlarmState, Alert, InvalidRecord, Source};
+pub use alert::{claim_id, AlarmState, Alert, InvalidRecord, Source};
 pub use decide::{decide, Action, Decision};
 pub use ingest::{parse_body, parse_document, IngestedRecord, RecordMeta};
 pub use instance::InstanceId;

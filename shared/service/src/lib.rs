@@ -1,1 +1,9 @@
-//! placeholder
+//! `selfheal-service`: the remediation flow over small traits, and in-memory fakes of them.
+//!
+//! What it is: the handler that turns a batch of SQS records into recorded outcomes, applying every
+//! guard of DESIGN §1 in order; the ports it talks through ([`ports`]); fakes for tests.
+//! What it is not: it holds no AWS SDK code (that is `selfheal-aws`) and reads no wall clock
+//! directly (time comes from the [`ports::Clock`] port).
+
+pub mod runbook_files;
+pub mod ports;

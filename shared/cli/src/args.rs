@@ -1,0 +1,50 @@
+//! Command-line arguments (the contract of DESIGN §6). clap exits with 2 on usage errors.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "selfheal", version, about = "Safe, announced, audited first aid for alerts")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate runbook files: exit 0 when valid, 1 with every problem as FILE:LINE:COL: message.
+    Validate(ValidateArgs),
+    /// Offline dry run: what would happen to each alert in an event file.
+    Plan(PlanArgs),
+    /// Print the JSON Schema of the runbook format.
+    #[command(hide = true)]
+    Schema,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ValidateArgs {
+    /// A runbook file or a directory of them.
+    #[arg(default_value = "runbooks/")]
+    pub path: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    /// A runbook file or directory.
+    #[arg(long)]
+    pub runbooks: PathBuf,
+    /// An event file in any supported format (including a whole Lambda SQS event).
+    #[arg(long)]
+    pub event: PathBuf,
+    /// The role to assume when the alert does not name one (stands in for the instance tag).
+    #[arg(long)]
+    pub role: Option<String>,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanFormat {
+    Text,
+    Json,
+}

@@ -1,0 +1,310 @@
+//! The small traits the flow talks through. Each AWS service sits behind one of these; the
+//! adapters live in `selfheal-aws`, the fakes in [`crate::fakes`].
+
+use async_trait::async_trait;
+use selfheal_core::{AlarmState, InstanceId};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// An error from a port. `Transient` means "try the record again later" (throttling that outlived
+/// its retries, 5xx, the state store unreachable); `Permanent` means retrying will not help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    #[error("transient: {0}")]
+    Transient(String),
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// Milliseconds since the Unix epoch. The core never reads a clock; this is passed in.
+pub type EpochMillis = i64;
+
+/// Time, injectable so tests are deterministic.
+#[async_trait]
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> EpochMillis;
+    async fn sleep(&self, d: Duration);
+}
+
+/// The global mode of DESIGN principle 10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GlobalMode {
+    Enforce,
+    DryRun,
+    Off,
+}
+
+impl GlobalMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "enforce" => Some(Self::Enforce),
+            "dry-run" => Some(Self::DryRun),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enforce => "enforce",
+            Self::DryRun => "dry-run",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// The kill switch. Implementations cache for at most 30 s and answer `DryRun` when the
+/// configured parameter cannot be read (fail closed).
+#[async_trait]
+pub trait ModeSource: Send + Sync {
+    async fn mode(&self) -> GlobalMode;
+}
+
+/// Instance role tags (Resource Groups Tagging API).
+#[async_trait]
+pub trait Tags: Send + Sync {
+    /// The value of the role tag on `instance`; `None` when the instance has no such tag.
+    async fn role_of(&self, instance: &InstanceId) -> Result<Option<String>, PortError>;
+}
+
+/// Live CloudWatch alarm state.
+#[async_trait]
+pub trait Alarms: Send + Sync {
+    /// The alarm's current state; `None` when no alarm has that name.
+    async fn live_state(&self, alarm_name: &str) -> Result<Option<AlarmState>, PortError>;
+}
+
+/// One SSM RunCommand phase on one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRequest {
+    pub instance: InstanceId,
+    pub document: String,
+    /// The script lines (already wrapped by [`crate::script::wrap`]).
+    pub lines: Vec<String>,
+    pub execution_timeout_seconds: u32,
+    /// Carries the claim id so a crashed sender can find its command again (DESIGN principle 6).
+    pub comment: String,
+}
+
+/// What SendCommand answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    CommandId(String),
+    /// SSM does not manage or cannot reach the instance (`InvalidInstanceId`).
+    InvalidInstance(String),
+}
+
+/// SSM command invocation status (GetCommandInvocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvocationStatus {
+    /// Not visible yet (`InvocationDoesNotExist` right after sending), Pending, InProgress, Delayed.
+    Running,
+    Success,
+    Failed,
+    Cancelled,
+    TimedOut,
+    DeliveryTimedOut,
+    ExecutionTimedOut,
+    Undeliverable,
+    Terminated,
+    /// A status this code does not know: treated as a failure, never a success.
+    Unknown,
+}
+
+impl InvocationStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "Pending" | "InProgress" | "Delayed" | "Cancelling" => Self::Running,
+            "Success" => Self::Success,
+            "Failed" => Self::Failed,
+            "Cancelled" => Self::Cancelled,
+            "TimedOut" => Self::TimedOut,
+            "DeliveryTimedOut" => Self::DeliveryTimedOut,
+            "ExecutionTimedOut" => Self::ExecutionTimedOut,
+            "Undeliverable" | "InvalidPlatform" | "AccessDenied" => Self::Undeliverable,
+            "Terminated" => Self::Terminated,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// The state of one invocation, with bounded output tails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub status: InvocationStatus,
+    /// The script's exit code (`ResponseCode`), when SSM reported one.
+    pub exit_code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// SSM RunCommand.
+#[async_trait]
+pub trait Executor: Send + Sync {
+    async fn send(&self, req: &CommandRequest) -> Result<Sent, PortError>;
+    async fn poll(&self, command_id: &str, instance: &InstanceId) -> Result<Invocation, PortError>;
+    /// The id of a command sent to `instance` at or after `since` whose comment is `comment`.
+    async fn find_by_comment(
+        &self,
+        comment: &str,
+        instance: &InstanceId,
+        since: EpochMillis,
+    ) -> Result<Option<String>, PortError>;
+}
+
+/// Something people should read in chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Announcement {
+    pub kind: AnnouncementKind,
+    pub identity: String,
+    pub key: Option<String>,
+    pub runbook: Option<String>,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub instance: Option<String>,
+    pub role: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    pub alarm_name: Option<String>,
+    pub alarm_reason: Option<String>,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub dry_run: bool,
+    pub outcome: Option<String>,
+    pub detail: String,
+    pub duration_ms: Option<i64>,
+    pub failed_phase: Option<String>,
+    pub exit_code: Option<i32>,
+    pub output_tail: Option<String>,
+    pub command_ids: Vec<String>,
+    /// Commands that run (or would run), for dry-run and start messages.
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnnouncementKind {
+    Start,
+    Result,
+}
+
+/// Chat. Never fails outward: a chat outage must not block or fail a remediation.
+#[async_trait]
+pub trait Chat: Send + Sync {
+    async fn announce(&self, a: &Announcement);
+}
+
+/// Pages a human (escalation SNS topic). Failures are logged, never fail the record.
+#[async_trait]
+pub trait Escalator: Send + Sync {
+    async fn escalate(&self, a: &Announcement);
+}
+
+/// The stored claim of one alert identity (DESIGN principle 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub identity: String,
+    pub state: ClaimState,
+    /// Who holds it and until when; a claim whose owner lease has passed can be taken over.
+    pub owner: String,
+    pub owner_until_ms: EpochMillis,
+    pub claimed_at_ms: EpochMillis,
+    /// Phases already finished, and the command id of the phase in flight.
+    pub phase: Option<String>,
+    pub command_id: Option<String>,
+    pub phase_sent_at_ms: Option<EpochMillis>,
+    pub command_ids: Vec<String>,
+    pub attempt: u32,
+    /// The final outcome once `state` is `Done`.
+    pub outcome: Option<String>,
+    /// Optimistic-concurrency version, bumped on every write.
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimState {
+    /// Guards passed or in progress; no phase in flight.
+    Claimed,
+    /// A phase was (or is about to be) sent; `phase`/`command_id` say which.
+    Running,
+    /// Waiting for capacity: the next delivery retries the guards.
+    CapacityWait,
+    AwaitingApproval,
+    Done,
+}
+
+/// The result of trying to claim an identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimAttempt {
+    /// This caller now owns a fresh claim.
+    Won(Claim),
+    /// A claim exists; the caller may take it over only if it is not `Done` and its owner lease passed.
+    Exists(Claim),
+}
+
+/// A history record: one per alert delivery's final (or provisional) outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRecord {
+    /// Day partition, `YYYY-MM-DD` (UTC), so a week is seven cheap queries.
+    pub day: String,
+    /// Sort key: unique per alert identity within the day.
+    pub sort: String,
+    pub identity: String,
+    pub key: Option<String>,
+    pub runbook: Option<String>,
+    pub role: Option<String>,
+    pub alert: Option<String>,
+    pub instance: Option<String>,
+    pub source: Option<String>,
+    pub state: Option<String>,
+    pub outcome: String,
+    pub reason: String,
+    pub attempt: u32,
+    pub received_at_ms: EpochMillis,
+    pub finished_at_ms: EpochMillis,
+    pub command_ids: Vec<String>,
+    pub failed_phase: Option<String>,
+    pub exit_code: Option<i32>,
+    pub output_tail: Option<String>,
+    pub expires_at: i64,
+}
+
+/// DynamoDB-backed state. Every write that guards safety is conditional.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Creates the claim if absent (conditional put); otherwise returns the existing one.
+    async fn claim(&self, fresh: &Claim) -> Result<ClaimAttempt, PortError>;
+    /// Replaces the claim if its stored version is `expected_version`; `false` when someone else won.
+    async fn update_claim(&self, claim: &Claim, expected_version: u64) -> Result<bool, PortError>;
+    /// Counts one attempt for `budget_key` if fewer than `max` happened since `window_start`.
+    /// Returns the attempt number, or `None` when the budget is exhausted.
+    async fn take_attempt(
+        &self,
+        budget_key: &str,
+        max: u32,
+        window_start: EpochMillis,
+        now: EpochMillis,
+        ttl_until: i64,
+    ) -> Result<Option<u32>, PortError>;
+    /// Forgets the attempts of `budget_key` (a human reviewed it).
+    async fn clear_attempts(&self, budget_key: &str) -> Result<(), PortError>;
+    /// Adds `holder` to the role's lease set if fewer than `max` unexpired holders exist.
+    async fn acquire_lease(
+        &self,
+        role: &str,
+        holder: &str,
+        max: u32,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<bool, PortError>;
+    async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError>;
+    /// Takes one fleet-wide start if fewer than `max` started since `now - 1 h`.
+    async fn take_fleet_slot(
+        &self,
+        holder: &str,
+        max: u32,
+        now: EpochMillis,
+    ) -> Result<bool, PortError>;
+    async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError>;
+}
