@@ -7,3 +7,13 @@
 
 pub mod runbook_files;
 pub mod ports;
+pub mod engine;
+mod flow;
+pub mod outcome;
+mod run;
+pub mod script;
+
+pub use engine::{Engine, EngineSettings, InboundRecord, Ports, RecordResult};
+pub use flow::day_string;
+pub use outcome::Outcome;
+pub mod fakes;

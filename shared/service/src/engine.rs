@@ -1,0 +1,118 @@
+//! The engine: a batch of queue records in, one outcome per record out, and which records go back
+//! to the queue. The Lambda and `selfheal serve` both call [`Engine::process_batch`].
+
+use crate::outcome::Outcome;
+use crate::ports::{Alarms, Chat, Clock, EpochMillis, Escalator, Executor, ModeSource, StateStore, Tags};
+use selfheal_core::RunbookMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The ports the engine talks through, built once at start-up.
+#[derive(Clone)]
+pub struct Ports {
+    pub executor: Arc<dyn Executor>,
+    pub store: Arc<dyn StateStore>,
+    pub tags: Arc<dyn Tags>,
+    pub alarms: Arc<dyn Alarms>,
+    pub mode: Arc<dyn ModeSource>,
+    pub chat: Arc<dyn Chat>,
+    pub escalator: Arc<dyn Escalator>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Engine settings (from the environment in the binaries; defaults are the safe ones).
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// `SELFHEAL_MAX_PER_HOUR`: remediations that may start fleet-wide in any hour.
+    pub max_per_hour: u32,
+    /// How long a worker owns a claim and a role lease before another may take over.
+    pub claim_lease: Duration,
+    /// History items expire after this many days.
+    pub history_ttl_days: i64,
+    /// Stop polling this long before the deadline so state can be saved.
+    pub deadline_margin: Duration,
+    /// First poll delay; doubles up to `poll_max`.
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+    /// The queue's maxReceiveCount: a capacity wait escalates on the last receive before it.
+    pub redrive_limit: u32,
+    /// Unique per process: who owns a claim.
+    pub owner: String,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            max_per_hour: 30,
+            claim_lease: Duration::from_secs(900),
+            history_ttl_days: 90,
+            deadline_margin: Duration::from_secs(5),
+            poll_initial: Duration::from_millis(250),
+            poll_max: Duration::from_secs(5),
+            redrive_limit: 5,
+            owner: "selfheal".into(),
+        }
+    }
+}
+
+/// One queue record as the transport gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundRecord {
+    pub message_id: String,
+    pub body: String,
+    /// `ApproximateReceiveCount` (1 on first delivery).
+    pub receive_count: u32,
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordResult {
+    pub message_id: String,
+    pub outcome: Outcome,
+    /// True when the record must go back to the queue (not deleted / in `batchItemFailures`).
+    pub retry: bool,
+}
+
+/// The engine. Cheap to clone (everything behind `Arc`).
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) ports: Ports,
+    pub(crate) runbooks: Arc<RunbookMap>,
+    pub(crate) settings: Arc<EngineSettings>,
+}
+
+impl Engine {
+    pub fn new(ports: Ports, runbooks: Arc<RunbookMap>, settings: EngineSettings) -> Self {
+        Self {
+            ports,
+            runbooks,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn runbooks(&self) -> &RunbookMap {
+        &self.runbooks
+    }
+
+    /// Processes every record concurrently (per-role leases keep this safe) and reports each
+    /// result in input order. `deadline` is when the invocation's time runs out.
+    pub async fn process_batch(
+        &self,
+        records: Vec<InboundRecord>,
+        deadline: EpochMillis,
+    ) -> Vec<RecordResult> {
+        let futures = records.into_iter().map(|r| {
+            let engine = self.clone();
+            async move {
+                let outcome = engine.process_record(&r, deadline).await;
+                tracing::info!(message_id = %r.message_id, outcome = outcome.as_str(), "record processed");
+                RecordResult {
+                    retry: outcome.returns_to_queue(),
+                    message_id: r.message_id,
+                    outcome,
+                }
+            }
+        });
+        futures::future::join_all(futures).await
+    }
+}

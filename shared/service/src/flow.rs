@@ -1,0 +1,419 @@
+//! One record through the guards of DESIGN §1, in order: parse → role and tag check → decide →
+//! kill switch → claim → dry-run → attempt budget → capacity (role lease, fleet cap) → live alarm
+//! re-check → phases (precheck → commands → verify) → record and announce.
+
+use crate::engine::{Engine, InboundRecord};
+use crate::outcome::Outcome;
+use crate::ports::{
+    Announcement, AnnouncementKind, Claim, ClaimAttempt, ClaimState, EpochMillis, GlobalMode,
+    HistoryRecord, PortError,
+};
+use selfheal_core::{claim_id, decide, parse_body, Action, AlarmState, Alert, RunbookEntry, Source};
+
+/// Everything known about the alert being handled.
+pub(crate) struct Case<'a> {
+    pub alert: &'a Alert,
+    pub message_id: &'a str,
+    pub receive_count: u32,
+    pub received_at: EpochMillis,
+    pub role: Option<String>,
+    pub key: Option<String>,
+    pub runbook_key: Option<&'a str>,
+    pub entry: Option<&'a RunbookEntry>,
+    pub dry_run: bool,
+}
+
+/// Details of how a remediation ended, for history and chat.
+#[derive(Default)]
+pub(crate) struct Ending {
+    pub reason: String,
+    pub failed_phase: Option<String>,
+    pub exit_code: Option<i32>,
+    pub output_tail: Option<String>,
+}
+
+impl Ending {
+    pub fn because(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl Engine {
+    pub(crate) async fn process_record(&self, r: &InboundRecord, deadline: EpochMillis) -> Outcome {
+        let received_at = self.ports.clock.now_ms();
+        let ingested = parse_body(&r.body, Some(&r.message_id));
+        let alert = match ingested.item {
+            Ok(a) => a,
+            Err(bad) => {
+                tracing::warn!(message_id = %r.message_id, reason = %bad.reason, "invalid record");
+                let rec = self.history(
+                    &format!("invalid#{}", r.message_id),
+                    received_at,
+                    None,
+                    HistoryFields {
+                        identity: format!("sqs|{}", r.message_id),
+                        source: bad.source.map(|s| s.as_str().to_owned()),
+                        alert: bad.alert,
+                        role: bad.role,
+                        state: bad.state.map(|s| s.as_str().to_owned()),
+                        ..HistoryFields::default()
+                    },
+                    Outcome::Invalid,
+                    &Ending::because(bad.reason),
+                );
+                // An invalid record is recorded and deleted; if the store is down, retry it.
+                return match self.ports.store.put_history(&rec).await {
+                    Ok(()) => Outcome::Invalid,
+                    Err(_) => Outcome::Retry,
+                };
+            }
+        };
+        match self.handle_alert(&alert, r, received_at, deadline).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(identity = %alert.identity, error = %e, "transient failure; the record goes back to the queue");
+                Outcome::Retry
+            }
+        }
+    }
+
+    async fn handle_alert(
+        &self,
+        alert: &Alert,
+        r: &InboundRecord,
+        received_at: EpochMillis,
+        deadline: EpochMillis,
+    ) -> Result<Outcome, PortError> {
+        // Role from the alert, else the instance's tag. For alerts that will act, a tag lookup
+        // failure is transient (fail closed); for recoveries it only costs the key in the report.
+        let tag_role = match alert.single_instance() {
+            Some(inst) if alert.state == AlarmState::Alarm => self.ports.tags.role_of(inst).await?,
+            Some(inst) if alert.role.is_none() => {
+                self.ports.tags.role_of(inst).await.ok().flatten()
+            }
+            _ => None,
+        };
+        let decision = decide(alert, &self.runbooks, tag_role.as_deref());
+        let mut case = Case {
+            alert,
+            message_id: &r.message_id,
+            receive_count: r.receive_count,
+            received_at,
+            role: decision.role.clone(),
+            key: decision.key.clone(),
+            runbook_key: decision.runbook_key(),
+            entry: decision.runbook.map(|(_, e)| e),
+            dry_run: false,
+        };
+        let simple = match decision.action {
+            Action::Ignore => Some(Outcome::Ignored),
+            Action::Unresolved => Some(Outcome::Unresolved),
+            Action::NoRunbook => Some(Outcome::NoRunbook),
+            Action::Disabled => Some(Outcome::Disabled),
+            Action::Invalid => Some(Outcome::Invalid),
+            Action::Remediate | Action::DryRun | Action::Approve => None,
+        };
+        if let Some(outcome) = simple {
+            return self
+                .finish_unclaimed(&case, outcome, Ending::because(decision.reason))
+                .await;
+        }
+        // The instance's role tag must equal the alert's resolved role before anything runs.
+        let resolved = case.role.clone().unwrap_or_default();
+        match tag_role.as_deref() {
+            Some(t) if t == resolved => {}
+            Some(t) => {
+                let why = format!("the instance's role tag is {t:?}, but the alert is for role {resolved:?}: nothing runs");
+                return self.finish_unclaimed(&case, Outcome::Unresolved, Ending::because(why)).await;
+            }
+            None => {
+                let why = "the instance has no role tag (or SSM cannot see it): nothing runs";
+                return self.finish_unclaimed(&case, Outcome::Unresolved, Ending::because(why)).await;
+            }
+        }
+        // Kill switch.
+        let mode = self.ports.mode.mode().await;
+        if mode == GlobalMode::Off {
+            let why = "the global mode is off (kill switch): nothing runs";
+            return self.finish_unclaimed(&case, Outcome::Killed, Ending::because(why)).await;
+        }
+        case.dry_run = mode == GlobalMode::DryRun || decision.action == Action::DryRun;
+        // Exactly once: claim the alert's identity before anything is sent.
+        let owner = format!("{}/{}", self.settings.owner, r.message_id);
+        let Some(claim) = self.take_claim(&case, &owner).await? else {
+            return Ok(Outcome::Retry);
+        };
+        let claim = match claim {
+            Claimed::Mine(c) => c,
+            Claimed::AlreadyDone(c) => {
+                return self.record_duplicate(&case, &c).await;
+            }
+        };
+        self.run_claimed(&case, claim, decision.action, deadline).await
+    }
+
+    /// Claims the identity, or takes over a claim whose owner is gone. `None`: someone else is
+    /// working on it right now; the record goes back to the queue until they finish.
+    async fn take_claim(&self, case: &Case<'_>, owner: &str) -> Result<Option<Claimed>, PortError> {
+        let now = self.ports.clock.now_ms();
+        let fresh = Claim {
+            identity: case.alert.identity.clone(),
+            state: ClaimState::Claimed,
+            owner: owner.to_owned(),
+            owner_until_ms: now + self.lease_ms(),
+            claimed_at_ms: now,
+            phase: None,
+            command_id: None,
+            phase_sent_at_ms: None,
+            command_ids: Vec::new(),
+            attempt: 0,
+            outcome: None,
+            version: 1,
+        };
+        match self.ports.store.claim(&fresh).await? {
+            ClaimAttempt::Won(c) => Ok(Some(Claimed::Mine(c))),
+            ClaimAttempt::Exists(existing) => {
+                if matches!(existing.state, ClaimState::Done | ClaimState::AwaitingApproval) {
+                    return Ok(Some(Claimed::AlreadyDone(existing)));
+                }
+                if existing.owner_until_ms > now {
+                    tracing::info!(identity = %existing.identity, "claim held by another worker; retrying later");
+                    return Ok(None);
+                }
+                let mut mine = existing.clone();
+                mine.owner = owner.to_owned();
+                mine.owner_until_ms = now + self.lease_ms();
+                mine.version = existing.version + 1;
+                if self.ports.store.update_claim(&mine, existing.version).await? {
+                    Ok(Some(Claimed::Mine(mine)))
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    async fn record_duplicate(&self, case: &Case<'_>, existing: &Claim) -> Result<Outcome, PortError> {
+        let why = format!(
+            "this alert was already handled (claim {}, {}): nothing runs twice",
+            claim_id(&existing.identity),
+            existing.outcome.as_deref().unwrap_or("awaiting approval")
+        );
+        let sort = format!("{}#dup#{}", claim_id(&case.alert.identity), case.message_id);
+        let rec = self.history(&sort, case.received_at, None, self.fields(case), Outcome::Duplicate, &Ending::because(why));
+        self.ports.store.put_history(&rec).await?;
+        Ok(Outcome::Duplicate)
+    }
+
+    /// Records an outcome reached before any claim (nothing ran) and announces what needs a human.
+    pub(crate) async fn finish_unclaimed(
+        &self,
+        case: &Case<'_>,
+        outcome: Outcome,
+        ending: Ending,
+    ) -> Result<Outcome, PortError> {
+        let sort = claim_id(&case.alert.identity);
+        let rec = self.history(&sort, case.received_at, None, self.fields(case), outcome, &ending);
+        self.ports.store.put_history(&rec).await?;
+        if outcome.escalates() {
+            let a = self.announcement(case, AnnouncementKind::Result, Some(outcome), &ending, None, &[]);
+            self.ports.escalator.escalate(&a).await;
+            self.ports.chat.announce(&a).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Records the final outcome, then marks the claim done, releases the lease and announces.
+    /// History is written first: if anything after it fails the record is retried and the same
+    /// history item is written again, never lost.
+    pub(crate) async fn finish_claimed(
+        &self,
+        case: &Case<'_>,
+        mut claim: Claim,
+        outcome: Outcome,
+        ending: Ending,
+        holds_lease: bool,
+    ) -> Result<Outcome, PortError> {
+        let sort = claim_id(&case.alert.identity);
+        let rec = self.history(&sort, claim.claimed_at_ms, Some(&claim), self.fields(case), outcome, &ending);
+        self.ports.store.put_history(&rec).await?;
+        let expected = claim.version;
+        claim.state = ClaimState::Done;
+        claim.outcome = Some(outcome.as_str().to_owned());
+        claim.owner_until_ms = self.ports.clock.now_ms();
+        claim.version += 1;
+        if !self.ports.store.update_claim(&claim, expected).await? {
+            tracing::warn!(identity = %claim.identity, "claim changed under us while finishing");
+        }
+        if holds_lease {
+            if let Some(role) = &case.role {
+                if let Err(e) = self.ports.store.release_lease(role, &claim_id(&claim.identity)).await {
+                    tracing::warn!(error = %e, "lease release failed; it expires on its own");
+                }
+            }
+        }
+        let a = self.announcement(case, AnnouncementKind::Result, Some(outcome), &ending, Some(&claim), &[]);
+        self.ports.chat.announce(&a).await;
+        if outcome.escalates() {
+            self.ports.escalator.escalate(&a).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Saves the claim with a bumped version; a lost race is transient (someone else took it).
+    pub(crate) async fn save_claim(&self, claim: &mut Claim) -> Result<(), PortError> {
+        let expected = claim.version;
+        claim.version += 1;
+        if self.ports.store.update_claim(claim, expected).await? {
+            Ok(())
+        } else {
+            Err(PortError::Transient(format!(
+                "claim {} was taken over by another worker",
+                claim_id(&claim.identity)
+            )))
+        }
+    }
+
+    pub(crate) fn lease_ms(&self) -> EpochMillis {
+        i64::try_from(self.settings.claim_lease.as_millis()).unwrap_or(i64::MAX / 4)
+    }
+
+    pub(crate) fn fields(&self, case: &Case<'_>) -> HistoryFields {
+        HistoryFields {
+            identity: case.alert.identity.clone(),
+            key: case.key.clone(),
+            runbook: case.runbook_key.map(str::to_owned),
+            role: case.role.clone(),
+            alert: Some(case.alert.alert.clone()),
+            instance: case.alert.single_instance().map(ToString::to_string),
+            source: Some(case.alert.source.as_str().to_owned()),
+            state: Some(case.alert.state.as_str().to_owned()),
+        }
+    }
+
+    pub(crate) fn history(
+        &self,
+        sort: &str,
+        day_of: EpochMillis,
+        claim: Option<&Claim>,
+        f: HistoryFields,
+        outcome: Outcome,
+        ending: &Ending,
+    ) -> HistoryRecord {
+        let now = self.ports.clock.now_ms();
+        HistoryRecord {
+            day: day_string(day_of),
+            sort: sort.to_owned(),
+            identity: f.identity,
+            key: f.key,
+            runbook: f.runbook,
+            role: f.role,
+            alert: f.alert,
+            instance: f.instance,
+            source: f.source,
+            state: f.state,
+            outcome: outcome.as_str().to_owned(),
+            reason: ending.reason.clone(),
+            attempt: claim.map_or(0, |c| c.attempt),
+            received_at_ms: claim.map_or(day_of, |c| c.claimed_at_ms),
+            finished_at_ms: now,
+            command_ids: claim.map(|c| c.command_ids.clone()).unwrap_or_default(),
+            failed_phase: ending.failed_phase.clone(),
+            exit_code: ending.exit_code,
+            output_tail: ending.output_tail.clone(),
+            expires_at: now / 1000 + self.settings.history_ttl_days * 86_400,
+        }
+    }
+
+    pub(crate) fn announcement(
+        &self,
+        case: &Case<'_>,
+        kind: AnnouncementKind,
+        outcome: Option<Outcome>,
+        ending: &Ending,
+        claim: Option<&Claim>,
+        commands: &[String],
+    ) -> Announcement {
+        let a = case.alert;
+        Announcement {
+            kind,
+            identity: a.identity.clone(),
+            key: case.key.clone(),
+            runbook: case.runbook_key.map(str::to_owned),
+            description: case.entry.and_then(|e| e.description.clone()),
+            owner: case.entry.and_then(|e| e.owner.clone()),
+            instance: a.single_instance().map(ToString::to_string),
+            role: case.role.clone(),
+            region: a.region.clone(),
+            account: a.account.clone(),
+            alarm_name: a.alarm_name.clone(),
+            alarm_reason: a.reason.clone(),
+            attempt: claim.map_or(0, |c| c.attempt),
+            max_attempts: case.entry.map_or(0, |e| e.max_attempts),
+            dry_run: case.dry_run,
+            outcome: outcome.map(|o| o.as_str().to_owned()),
+            detail: ending.reason.clone(),
+            duration_ms: claim.map(|c| self.ports.clock.now_ms() - c.claimed_at_ms),
+            failed_phase: ending.failed_phase.clone(),
+            exit_code: ending.exit_code,
+            output_tail: ending.output_tail.clone(),
+            command_ids: claim.map(|c| c.command_ids.clone()).unwrap_or_default(),
+            commands: commands.to_vec(),
+        }
+    }
+}
+
+pub(crate) enum Claimed {
+    Mine(Claim),
+    AlreadyDone(Claim),
+}
+
+#[derive(Default)]
+pub(crate) struct HistoryFields {
+    pub identity: String,
+    pub key: Option<String>,
+    pub runbook: Option<String>,
+    pub role: Option<String>,
+    pub alert: Option<String>,
+    pub instance: Option<String>,
+    pub source: Option<String>,
+    pub state: Option<String>,
+}
+
+/// `YYYY-MM-DD` (UTC) of an epoch-ms instant.
+pub fn day_string(ms: EpochMillis) -> String {
+    let days = ms.div_euclid(86_400_000);
+    // Civil-from-days (Howard Hinnant), valid for the proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Whether an alert's source has a CloudWatch alarm to re-check.
+pub(crate) fn has_live_alarm(alert: &Alert) -> bool {
+    matches!(alert.source, Source::Cloudwatch | Source::Eventbridge) && alert.alarm_name.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::day_string;
+
+    #[test]
+    fn days() {
+        assert_eq!(day_string(0), "1970-01-01");
+        assert_eq!(day_string(1_795_403_000_000), "2026-11-23");
+        assert_eq!(day_string(951_782_400_000), "2000-02-29");
+        assert_eq!(day_string(-1), "1969-12-31");
+    }
+}

@@ -1,0 +1,382 @@
+//! After the claim: dry-run, attempt budget, capacity, live alarm re-check, then the phases on the
+//! one instance, resumable at any point from the stored claim.
+
+use crate::engine::Engine;
+use crate::flow::{has_live_alarm, Case, Ending};
+use crate::outcome::Outcome;
+use crate::ports::{
+    AnnouncementKind, Claim, ClaimState, CommandRequest, EpochMillis, InvocationStatus, PortError,
+    Sent,
+};
+use crate::script::wrap;
+use selfheal_core::{claim_id, Action, AlarmState, RunbookEntry};
+
+
+/// How one phase ended.
+pub(crate) struct PhaseEnd {
+    pub outcome: Option<Outcome>,
+    pub ending: Ending,
+}
+
+const PHASES: [&str; 3] = ["precheck", "commands", "verify"];
+
+impl Engine {
+    pub(crate) async fn run_claimed(
+        &self,
+        case: &Case<'_>,
+        mut claim: Claim,
+        action: Action,
+        deadline: EpochMillis,
+    ) -> Result<Outcome, PortError> {
+        let Some(entry) = case.entry else {
+            return self
+                .finish_claimed(case, claim, Outcome::NoRunbook, Ending::because("no runbook"), false)
+                .await;
+        };
+        let instance = case
+            .alert
+            .single_instance()
+            .cloned()
+            .ok_or_else(|| PortError::Permanent("no single instance".into()))?;
+        let role = case.role.clone().unwrap_or_default();
+        let holder = claim_id(&claim.identity);
+        let resuming = claim.phase.is_some();
+
+        if case.dry_run && !resuming {
+            let a = self.announcement(case, AnnouncementKind::Start, None, &Ending::because("dry-run: nothing runs"), Some(&claim), &entry.commands);
+            self.ports.chat.announce(&a).await;
+            let why = format!(
+                "dry-run: would run {} command(s) of {} on {instance}; nothing ran",
+                entry.commands.len(),
+                case.runbook_key.unwrap_or("?")
+            );
+            return self.finish_claimed(case, claim, Outcome::DryRun, Ending::because(why), false).await;
+        }
+
+        // Attempt budget: counted once per claim.
+        if claim.attempt == 0 {
+            let now = self.ports.clock.now_ms();
+            let window_ms = i64::from(entry.window_minutes) * 60_000;
+            let budget_key = format!("{}#{instance}", case.key.as_deref().unwrap_or("?"));
+            let ttl = (now + window_ms) / 1000 + 86_400;
+            match self
+                .ports
+                .store
+                .take_attempt(&budget_key, entry.max_attempts, now - window_ms, now, ttl)
+                .await?
+            {
+                Some(n) => {
+                    claim.attempt = n;
+                    self.save_claim(&mut claim).await?;
+                }
+                None => {
+                    let why = format!(
+                        "{} attempts on {instance} within {} minutes already: needs review by a human",
+                        entry.max_attempts, entry.window_minutes
+                    );
+                    return self
+                        .finish_claimed(case, claim, Outcome::BudgetExhausted, Ending::because(why), false)
+                        .await;
+                }
+            }
+        }
+
+        // Capacity: per-role lease (idempotent for this holder) and the fleet-wide hourly cap.
+        let now = self.ports.clock.now_ms();
+        let until = now + self.lease_ms();
+        if !self
+            .ports
+            .store
+            .acquire_lease(&role, &holder, entry.max_concurrent, now, until)
+            .await?
+        {
+            let why = format!("role {role} already runs {} remediation(s), its max_concurrent", entry.max_concurrent);
+            return self.capacity_wait(case, claim, why, false).await;
+        }
+        match self
+            .ports
+            .store
+            .take_fleet_slot(&holder, self.settings.max_per_hour, now)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                let why = format!("the fleet already started {} remediations in the last hour (SELFHEAL_MAX_PER_HOUR)", self.settings.max_per_hour);
+                return self.capacity_wait(case, claim, why, true).await;
+            }
+            Err(e) => {
+                self.release(&role, &holder).await;
+                return Err(e);
+            }
+        }
+
+        if !resuming {
+            // Check before acting: the alarm's live state, not the message's.
+            if has_live_alarm(case.alert) {
+                let name = case.alert.alarm_name.as_deref().unwrap_or_default();
+                match self.ports.alarms.live_state(name).await {
+                    Err(e) => {
+                        self.release(&role, &holder).await;
+                        self.hand_back(&mut claim).await;
+                        return Err(e);
+                    }
+                    Ok(None) => {
+                        let why = format!("alarm {name:?} cannot be found: nothing runs");
+                        return self.finish_claimed(case, claim, Outcome::Unresolved, Ending::because(why), true).await;
+                    }
+                    Ok(Some(state)) if state != AlarmState::Alarm => {
+                        let why = format!("the alarm is {} again: a blip that recovered, nothing runs", state.as_str());
+                        return self.finish_claimed(case, claim, Outcome::Recovered, Ending::because(why), true).await;
+                    }
+                    Ok(Some(_)) => {}
+                }
+            }
+            let a = self.announcement(case, AnnouncementKind::Start, None, &Ending::because("starting"), Some(&claim), &entry.commands);
+            self.ports.chat.announce(&a).await;
+        }
+
+        let phases: Vec<(&str, &[String])> = PHASES
+            .iter()
+            .map(|p| (*p, phase_lines(entry, p)))
+            .filter(|(_, lines)| !lines.is_empty())
+            .filter(|(p, _)| action != Action::Approve || *p == "precheck")
+            .collect();
+        let start_at = claim
+            .phase
+            .as_deref()
+            .and_then(|p| phases.iter().position(|(name, _)| *name == p))
+            .unwrap_or(0);
+        for (name, lines) in phases.iter().skip(start_at) {
+            let end = self
+                .run_phase(case, &mut claim, entry, name, lines, deadline)
+                .await;
+            let end = match end {
+                Ok(end) => end,
+                Err(e) => {
+                    self.hand_back(&mut claim).await;
+                    return Err(e);
+                }
+            };
+            match end.outcome {
+                None => {}
+                Some(Outcome::Running) => {
+                    self.hand_back(&mut claim).await;
+                    return Ok(Outcome::Running);
+                }
+                Some(o) => return self.finish_claimed(case, claim, o, end.ending, true).await,
+            }
+        }
+        if action == Action::Approve {
+            claim.state = ClaimState::AwaitingApproval;
+            let why = "precheck passed; waiting for a permitted person to press Run";
+            let rec = self.history(&holder, claim.claimed_at_ms, Some(&claim), self.fields(case), Outcome::AwaitingApproval, &Ending::because(why));
+            self.ports.store.put_history(&rec).await?;
+            self.save_claim(&mut claim).await?;
+            self.release(&role, &holder).await;
+            let a = self.announcement(case, AnnouncementKind::Start, Some(Outcome::AwaitingApproval), &Ending::because(why), Some(&claim), &entry.commands);
+            self.ports.chat.announce(&a).await;
+            return Ok(Outcome::AwaitingApproval);
+        }
+        let why = if entry.verify.is_empty() {
+            "every command exited 0".to_owned()
+        } else {
+            "every command exited 0 and verify passed".to_owned()
+        };
+        self.finish_claimed(case, claim, Outcome::Healed, Ending::because(why), true).await
+    }
+
+    /// Runs (or resumes) one phase. `outcome: None` means the phase passed.
+    async fn run_phase(
+        &self,
+        case: &Case<'_>,
+        claim: &mut Claim,
+        entry: &RunbookEntry,
+        phase: &str,
+        lines: &[String],
+        deadline: EpochMillis,
+    ) -> Result<PhaseEnd, PortError> {
+        let instance = case
+            .alert
+            .single_instance()
+            .cloned()
+            .ok_or_else(|| PortError::Permanent("no single instance".into()))?;
+        let comment = format!("selfheal {} {phase}", claim_id(&claim.identity));
+        if claim.phase.as_deref() != Some(phase) {
+            claim.phase = Some(phase.to_owned());
+            claim.command_id = None;
+            claim.phase_sent_at_ms = None;
+            claim.state = ClaimState::Running;
+        }
+        let command_id = match claim.command_id.clone() {
+            Some(id) => id,
+            None => {
+                // A crash between SendCommand and saving its id leaves phase_sent_at set: look
+                // for the command by its comment before deciding to send.
+                let found = match claim.phase_sent_at_ms {
+                    Some(since) => self.ports.executor.find_by_comment(&comment, &instance, since).await?,
+                    None => None,
+                };
+                match found {
+                    Some(id) => id,
+                    None => {
+                        claim.phase_sent_at_ms = Some(self.ports.clock.now_ms());
+                        self.save_claim(claim).await?;
+                        let req = CommandRequest {
+                            instance: instance.clone(),
+                            document: entry.document.clone(),
+                            lines: wrap(phase, lines),
+                            execution_timeout_seconds: entry.timeout_seconds,
+                            comment: comment.clone(),
+                        };
+                        match self.ports.executor.send(&req).await? {
+                            Sent::CommandId(id) => id,
+                            Sent::InvalidInstance(msg) => {
+                                return Ok(PhaseEnd {
+                                    outcome: Some(Outcome::Unresolved),
+                                    ending: Ending {
+                                        reason: format!("SSM cannot reach {instance}: {msg}"),
+                                        failed_phase: Some(phase.to_owned()),
+                                        ..Ending::default()
+                                    },
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        if claim.command_id.as_deref() != Some(&command_id) {
+            claim.command_id = Some(command_id.clone());
+            if !claim.command_ids.contains(&command_id) {
+                claim.command_ids.push(command_id.clone());
+            }
+            self.save_claim(claim).await?;
+        }
+        let margin = i64::try_from(self.settings.deadline_margin.as_millis()).unwrap_or(5_000);
+        let mut delay = self.settings.poll_initial;
+        let mut errors = 0u32;
+        let inv = loop {
+            if self.ports.clock.now_ms() + margin >= deadline {
+                return Ok(PhaseEnd {
+                    outcome: Some(Outcome::Running),
+                    ending: Ending::because("time ran out while polling; the next delivery resumes"),
+                });
+            }
+            match self.ports.executor.poll(&command_id, &instance).await {
+                Ok(inv) if inv.status == InvocationStatus::Running => {}
+                Ok(inv) => break inv,
+                Err(PortError::Transient(e)) if errors < 3 => {
+                    errors += 1;
+                    tracing::warn!(error = %e, "polling failed; trying again");
+                }
+                Err(e) => return Err(e),
+            }
+            self.ports.clock.sleep(delay).await;
+            delay = (delay * 2).min(self.settings.poll_max);
+        };
+        let tail = tail_of(&inv.stdout, &inv.stderr);
+        let failed = |outcome: Outcome, reason: String| PhaseEnd {
+            outcome: Some(outcome),
+            ending: Ending {
+                reason,
+                failed_phase: Some(phase.to_owned()),
+                exit_code: inv.exit_code,
+                output_tail: tail.clone(),
+            },
+        };
+        let end = match inv.status {
+            InvocationStatus::Success if matches!(inv.exit_code, None | Some(0)) => PhaseEnd {
+                outcome: None,
+                ending: Ending::default(),
+            },
+            InvocationStatus::Success | InvocationStatus::Failed => {
+                let code = inv.exit_code.map_or("unknown".to_owned(), |c| c.to_string());
+                if phase == "precheck" {
+                    failed(Outcome::PrecheckFailed, format!("precheck exited {code}: nothing was changed"))
+                } else {
+                    failed(Outcome::Failed, format!("{phase} exited {code}"))
+                }
+            }
+            InvocationStatus::TimedOut
+            | InvocationStatus::ExecutionTimedOut
+            | InvocationStatus::DeliveryTimedOut => {
+                failed(Outcome::TimedOut, format!("{phase} timed out ({:?})", inv.status))
+            }
+            InvocationStatus::Undeliverable => failed(
+                Outcome::Unresolved,
+                format!("{phase} could not be delivered to {instance} (Undeliverable)"),
+            ),
+            InvocationStatus::Cancelled | InvocationStatus::Terminated | InvocationStatus::Unknown => {
+                failed(Outcome::Failed, format!("{phase} ended {:?}: counted as a failure", inv.status))
+            }
+            InvocationStatus::Running => failed(Outcome::Failed, "unreachable".into()),
+        };
+        Ok(end)
+    }
+
+    async fn capacity_wait(
+        &self,
+        case: &Case<'_>,
+        mut claim: Claim,
+        why: String,
+        holds_lease: bool,
+    ) -> Result<Outcome, PortError> {
+        let holder = claim_id(&claim.identity);
+        if holds_lease {
+            if let Some(role) = &case.role {
+                self.release(role, &holder).await;
+            }
+        }
+        claim.state = ClaimState::CapacityWait;
+        let rec = self.history(&holder, claim.claimed_at_ms, Some(&claim), self.fields(case), Outcome::CapacityWait, &Ending::because(why.clone()));
+        self.ports.store.put_history(&rec).await?;
+        self.hand_back(&mut claim).await;
+        if case.receive_count + 1 >= self.settings.redrive_limit {
+            let a = self.announcement(case, AnnouncementKind::Result, Some(Outcome::CapacityWait), &Ending::because(format!("{why}; the alert is about to reach the dead-letter queue")), Some(&claim), &[]);
+            self.ports.escalator.escalate(&a).await;
+            self.ports.chat.announce(&a).await;
+        }
+        Ok(Outcome::CapacityWait)
+    }
+
+    /// Gives up ownership now so the next delivery can take the claim over at once.
+    async fn hand_back(&self, claim: &mut Claim) {
+        claim.owner_until_ms = self.ports.clock.now_ms();
+        if let Err(e) = self.save_claim(claim).await {
+            tracing::warn!(error = %e, "could not hand the claim back; it expires on its own");
+        }
+    }
+
+    async fn release(&self, role: &str, holder: &str) {
+        if let Err(e) = self.ports.store.release_lease(role, holder).await {
+            tracing::warn!(error = %e, "lease release failed; it expires on its own");
+        }
+    }
+}
+
+fn phase_lines<'e>(entry: &'e RunbookEntry, phase: &str) -> &'e [String] {
+    match phase {
+        "precheck" => &entry.precheck,
+        "commands" => &entry.commands,
+        _ => &entry.verify,
+    }
+}
+
+/// The last 4 KB of output (stderr after stdout), on a character boundary.
+fn tail_of(stdout: &str, stderr: &str) -> Option<String> {
+    const MAX: usize = 4096;
+    let joined = match (stdout.is_empty(), stderr.is_empty()) {
+        (true, true) => return None,
+        (false, true) => stdout.to_owned(),
+        (true, false) => stderr.to_owned(),
+        (false, false) => format!("{stdout}\n--- stderr ---\n{stderr}"),
+    };
+    if joined.len() <= MAX {
+        return Some(joined);
+    }
+    let mut start = joined.len() - MAX;
+    while !joined.is_char_boundary(start) {
+        start += 1;
+    }
+    Some(format!("…{}", &joined[start..]))
+}
