@@ -31,7 +31,22 @@ pub fn schema_json() -> String {
         "additionalProperties": false,
         "$defs": all_defs,
     });
-    let mut out = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    let mut out = serde_json::to_string_pretty(&sorted(schema)).unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// Sorts object keys recursively so the output is the same whatever serde_json features are on.
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut pairs: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted).collect())
+        }
+        other => other,
+    }
 }
