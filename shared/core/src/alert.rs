@@ -38,14 +38,17 @@ pub enum AlarmState {
 impl AlarmState {
     /// Parses the CloudWatch spelling (case-insensitive, as generic senders vary).
     pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.to_ascii_uppercase().as_str() {
-            "ALARM" => Ok(Self::Alarm),
-            "OK" => Ok(Self::Ok),
-            "INSUFFICIENT_DATA" => Ok(Self::InsufficientData),
-            _ => Err(format!(
+        if raw.eq_ignore_ascii_case("ALARM") {
+            Ok(Self::Alarm)
+        } else if raw.eq_ignore_ascii_case("OK") {
+            Ok(Self::Ok)
+        } else if raw.eq_ignore_ascii_case("INSUFFICIENT_DATA") {
+            Ok(Self::InsufficientData)
+        } else {
+            Err(format!(
                 "unknown state {:?}: expected ALARM, OK or INSUFFICIENT_DATA",
                 clip(raw, 64)
-            )),
+            ))
         }
     }
 

@@ -1,4 +1,4 @@
-//! Runbook keys: `ROLE:ALERT` where either half may be `*`, and the lookup precedence.
+//! Runbook keys: `ROLE:ALERT` where either half may be `*` (precedence lives in `RunbookMap::lookup`).
 
 /// Is `key` a valid runbook key (`^([A-Za-z0-9_.-]+|\*):([A-Za-z0-9_.-]+|\*)$`)?
 pub fn is_valid_key(key: &str) -> bool {
@@ -12,26 +12,5 @@ pub fn is_valid_key(key: &str) -> bool {
     match key.split_once(':') {
         Some((role, alert)) => part(role) && part(alert),
         None => false,
-    }
-}
-
-/// Which map key matched an alert, in precedence order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyPattern {
-    Exact,
-    RoleWildcard,
-    AlertWildcard,
-    CatchAll,
-}
-
-impl KeyPattern {
-    /// The candidate keys for `role`/`alert`, best first: exact, `ROLE:*`, `*:ALERT`, `*:*`.
-    pub fn candidates(role: &str, alert: &str) -> [(KeyPattern, String); 4] {
-        [
-            (KeyPattern::Exact, format!("{role}:{alert}")),
-            (KeyPattern::RoleWildcard, format!("{role}:*")),
-            (KeyPattern::AlertWildcard, format!("*:{alert}")),
-            (KeyPattern::CatchAll, "*:*".to_owned()),
-        ]
     }
 }

@@ -8,7 +8,7 @@ mod model;
 mod schema;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use key::{is_valid_key, KeyPattern};
+pub use key::is_valid_key;
 pub use load::{load, LoadOptions, RunbookSource};
 pub use model::{
     Mode, RunbookEntry, RunbookMap, DEFAULT_DOCUMENT, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENT,

@@ -163,10 +163,18 @@ impl RunbookMap {
 
     /// The entry for `role`/`alert` by precedence: exact, `ROLE:*`, `*:ALERT`, `*:*`.
     pub fn lookup(&self, role: &str, alert: &str) -> Option<(&str, &RunbookEntry)> {
-        super::KeyPattern::candidates(role, alert)
-            .into_iter()
-            .find_map(|(_, k)| self.entries.get_key_value(&k))
-            .map(|(k, v)| (k.as_str(), v))
+        // Built lazily: the exact key usually matches and the rest are never formatted.
+        let mut key = String::with_capacity(role.len() + alert.len() + 1);
+        for (r, a) in [(role, alert), (role, "*"), ("*", alert), ("*", "*")] {
+            key.clear();
+            key.push_str(r);
+            key.push(':');
+            key.push_str(a);
+            if let Some((k, v)) = self.entries.get_key_value(key.as_str()) {
+                return Some((k.as_str(), v));
+            }
+        }
+        None
     }
 
     /// The entry stored under exactly `key`.
