@@ -10,10 +10,12 @@
 
 pub mod alert;
 pub mod decide;
+pub mod history;
 pub mod ingest;
 pub mod instance;
 pub mod location;
 pub mod plan;
+pub mod report;
 pub mod runbook;
 
 pub use alert::{claim_id, AlarmState, Alert, InvalidRecord, Source};

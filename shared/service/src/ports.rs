@@ -243,32 +243,7 @@ pub enum ClaimAttempt {
     Exists(Claim),
 }
 
-/// A history record: one per alert delivery's final (or provisional) outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryRecord {
-    /// Day partition, `YYYY-MM-DD` (UTC), so a week is seven cheap queries.
-    pub day: String,
-    /// Sort key: unique per alert identity within the day.
-    pub sort: String,
-    pub identity: String,
-    pub key: Option<String>,
-    pub runbook: Option<String>,
-    pub role: Option<String>,
-    pub alert: Option<String>,
-    pub instance: Option<String>,
-    pub source: Option<String>,
-    pub state: Option<String>,
-    pub outcome: String,
-    pub reason: String,
-    pub attempt: u32,
-    pub received_at_ms: EpochMillis,
-    pub finished_at_ms: EpochMillis,
-    pub command_ids: Vec<String>,
-    pub failed_phase: Option<String>,
-    pub exit_code: Option<i32>,
-    pub output_tail: Option<String>,
-    pub expires_at: i64,
-}
+pub use selfheal_core::history::HistoryRecord;
 
 /// DynamoDB-backed state. Every write that guards safety is conditional.
 #[async_trait]

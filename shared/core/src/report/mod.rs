@@ -1,0 +1,1 @@
+//! Weekly report aggregation (streaming, pure). Filled in by the report work.
