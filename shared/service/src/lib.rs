@@ -17,3 +17,4 @@ pub use engine::{Engine, EngineSettings, InboundRecord, Ports, RecordResult};
 pub use flow::day_string;
 pub use outcome::Outcome;
 pub mod fakes;
+pub mod chat;

@@ -1,0 +1,346 @@
+//! Configuration: the SDK clients (built once per process) and the `SELFHEAL_*` settings.
+//!
+//! [`AwsClients::from_env`] loads one [`SdkConfig`] with the standard retry mode (4 attempts, with
+//! the SDK's jittered backoff); the SDK itself honours `AWS_REGION`, credentials and
+//! `AWS_ENDPOINT_URL` (a local emulator). [`Settings::from_env`] reads every `SELFHEAL_*`
+//! variable in one place and reports every problem at once.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Attempts per AWS call, the first one included (SDK standard retry mode, jittered backoff).
+pub const MAX_ATTEMPTS: u32 = 4;
+
+/// Every SDK client selfheal uses, built once from one [`SdkConfig`].
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub sdk_config: SdkConfig,
+    pub ssm: aws_sdk_ssm::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl AwsClients {
+    /// Loads the SDK configuration from the environment (region, credentials,
+    /// `AWS_ENDPOINT_URL`) and builds every client.
+    pub async fn from_env() -> Self {
+        Self::from_sdk_config(load_sdk_config(None).await)
+    }
+
+    /// Like [`AwsClients::from_env`] but with an explicit endpoint (tests against a local
+    /// emulator set it here rather than through the process environment).
+    pub async fn with_endpoint(endpoint_url: &str) -> Self {
+        Self::from_sdk_config(load_sdk_config(Some(endpoint_url)).await)
+    }
+
+    pub fn from_sdk_config(sdk_config: SdkConfig) -> Self {
+        Self {
+            ssm: aws_sdk_ssm::Client::new(&sdk_config),
+            sqs: aws_sdk_sqs::Client::new(&sdk_config),
+            sns: aws_sdk_sns::Client::new(&sdk_config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk_config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk_config),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk_config),
+            sdk_config,
+        }
+    }
+
+    /// The configured region, if any.
+    pub fn region(&self) -> Option<String> {
+        self.sdk_config.region().map(|r| r.as_ref().to_owned())
+    }
+}
+
+/// The shared SDK configuration: latest behaviour version, standard retries with
+/// [`MAX_ATTEMPTS`] attempts, and optionally an explicit endpoint URL.
+pub async fn load_sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// Every problem found in the `SELFHEAL_*` environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", problems.join("; "))]
+pub struct SettingsError {
+    pub problems: Vec<String>,
+}
+
+/// The `SELFHEAL_*` settings (DESIGN §6). Empty variables count as unset.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `SELFHEAL_TABLE`: the state table (required by the engine).
+    pub table: Option<String>,
+    /// `SELFHEAL_MODE_PARAM`: SSM parameter holding `enforce | dry-run | off`.
+    pub mode_param: Option<String>,
+    /// `SELFHEAL_ROLE_TAG` (default `Role`).
+    pub role_tag: String,
+    /// `SELFHEAL_MAX_PER_HOUR` (default 30, ≥ 1): fleet-wide starts per hour.
+    pub max_per_hour: u32,
+    /// `SELFHEAL_FUNCTION_BUDGET_SECONDS` (default 840, ≥ 1).
+    pub function_budget_seconds: u32,
+    /// `SELFHEAL_ESCALATION_TOPIC_ARN`.
+    pub escalation_topic_arn: Option<String>,
+    /// `SELFHEAL_CHAT_TOPIC_ARN` (AWS Chatbot custom notifications).
+    pub chat_topic_arn: Option<String>,
+    /// `SELFHEAL_SLACK_WEBHOOK_URL`: a secret; never logged (the `Debug` output redacts it).
+    pub slack_webhook_url: Option<String>,
+    /// `SELFHEAL_SLACK_WEBHOOK_PARAM`: SSM SecureString holding the webhook URL.
+    pub slack_webhook_param: Option<String>,
+    /// `SELFHEAL_SLACK_TOKEN_PARAM`: SSM SecureString holding a bot token.
+    pub slack_token_param: Option<String>,
+    /// `SELFHEAL_SLACK_CHANNEL`: channel for the bot token.
+    pub slack_channel: Option<String>,
+    /// `SELFHEAL_SLACK_API_URL` (default `https://slack.com/api`).
+    pub slack_api_url: String,
+    /// `SELFHEAL_HISTORY_TTL_DAYS` (default 90, ≥ 1).
+    pub history_ttl_days: u32,
+    /// `SELFHEAL_RUNBOOKS`: runbook file or directory.
+    pub runbooks: Option<PathBuf>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("table", &self.table)
+            .field("mode_param", &self.mode_param)
+            .field("role_tag", &self.role_tag)
+            .field("max_per_hour", &self.max_per_hour)
+            .field("function_budget_seconds", &self.function_budget_seconds)
+            .field("escalation_topic_arn", &self.escalation_topic_arn)
+            .field("chat_topic_arn", &self.chat_topic_arn)
+            .field(
+                "slack_webhook_url",
+                &self.slack_webhook_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("slack_webhook_param", &self.slack_webhook_param)
+            .field("slack_token_param", &self.slack_token_param)
+            .field("slack_channel", &self.slack_channel)
+            .field("slack_api_url", &self.slack_api_url)
+            .field("history_ttl_days", &self.history_ttl_days)
+            .field("runbooks", &self.runbooks)
+            .finish()
+    }
+}
+
+pub const DEFAULT_ROLE_TAG: &str = "Role";
+pub const DEFAULT_MAX_PER_HOUR: u32 = 30;
+pub const DEFAULT_FUNCTION_BUDGET_SECONDS: u32 = 840;
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+pub const DEFAULT_HISTORY_TTL_DAYS: u32 = 90;
+
+impl Settings {
+    /// Reads the process environment. `require_table`: the engine needs `SELFHEAL_TABLE`;
+    /// offline commands do not.
+    pub fn from_env(require_table: bool) -> Result<Self, SettingsError> {
+        Self::from_lookup(require_table, |name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (tests pass a map instead of touching the environment).
+    pub fn from_lookup(
+        require_table: bool,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let mut problems = Vec::new();
+
+        let table = get("SELFHEAL_TABLE");
+        if require_table && table.is_none() {
+            problems.push("SELFHEAL_TABLE is required (the DynamoDB state table name)".to_owned());
+        }
+        let mut number = |name: &str, default: u32| -> u32 {
+            match get(name) {
+                None => default,
+                Some(raw) => match raw.parse::<u32>() {
+                    Ok(n) if n >= 1 => n,
+                    _ => {
+                        problems.push(format!(
+                            "{name}={:?} is not a whole number ≥ 1",
+                            crate::text::clip_chars(&raw, 40)
+                        ));
+                        default
+                    }
+                },
+            }
+        };
+        let max_per_hour = number("SELFHEAL_MAX_PER_HOUR", DEFAULT_MAX_PER_HOUR);
+        let function_budget_seconds = number(
+            "SELFHEAL_FUNCTION_BUDGET_SECONDS",
+            DEFAULT_FUNCTION_BUDGET_SECONDS,
+        );
+        let history_ttl_days = number("SELFHEAL_HISTORY_TTL_DAYS", DEFAULT_HISTORY_TTL_DAYS);
+
+        let mut arn = |name: &str| -> Option<String> {
+            let v = get(name)?;
+            if !v.starts_with("arn:") {
+                problems.push(format!(
+                    "{name}={:?} is not an ARN (expected arn:…)",
+                    crate::text::clip_chars(&v, 80)
+                ));
+            }
+            Some(v)
+        };
+        let escalation_topic_arn = arn("SELFHEAL_ESCALATION_TOPIC_ARN");
+        let chat_topic_arn = arn("SELFHEAL_CHAT_TOPIC_ARN");
+
+        let slack_webhook_url = get("SELFHEAL_SLACK_WEBHOOK_URL");
+        if let Some(url) = &slack_webhook_url {
+            if !is_http_url(url) {
+                // Never echo the value: it is a secret.
+                problems.push(
+                    "SELFHEAL_SLACK_WEBHOOK_URL is not an http(s) URL (value not shown)".to_owned(),
+                );
+            }
+        }
+        let slack_api_url =
+            get("SELFHEAL_SLACK_API_URL").unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_owned());
+        if !is_http_url(&slack_api_url) {
+            problems.push(format!(
+                "SELFHEAL_SLACK_API_URL={:?} is not an http(s) URL",
+                crate::text::clip_chars(&slack_api_url, 80)
+            ));
+        }
+        let slack_token_param = get("SELFHEAL_SLACK_TOKEN_PARAM");
+        let slack_channel = get("SELFHEAL_SLACK_CHANNEL");
+        if slack_token_param.is_some() && slack_channel.is_none() {
+            problems.push(
+                "SELFHEAL_SLACK_TOKEN_PARAM is set but SELFHEAL_SLACK_CHANNEL is not".to_owned(),
+            );
+        }
+
+        let settings = Settings {
+            table,
+            mode_param: get("SELFHEAL_MODE_PARAM"),
+            role_tag: get("SELFHEAL_ROLE_TAG").unwrap_or_else(|| DEFAULT_ROLE_TAG.to_owned()),
+            max_per_hour,
+            function_budget_seconds,
+            escalation_topic_arn,
+            chat_topic_arn,
+            slack_webhook_url,
+            slack_webhook_param: get("SELFHEAL_SLACK_WEBHOOK_PARAM"),
+            slack_token_param,
+            slack_channel,
+            slack_api_url,
+            history_ttl_days,
+            runbooks: get("SELFHEAL_RUNBOOKS").map(PathBuf::from),
+        };
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(SettingsError { problems })
+        }
+    }
+
+    /// The history TTL in seconds.
+    pub fn history_ttl_seconds(&self) -> i64 {
+        i64::from(self.history_ttl_days) * 86_400
+    }
+}
+
+fn is_http_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(require_table: bool, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(require_table, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let s = load(false, &[]).expect("defaults are valid");
+        assert_eq!(s.table, None);
+        assert_eq!(s.role_tag, "Role");
+        assert_eq!(s.max_per_hour, 30);
+        assert_eq!(s.function_budget_seconds, 840);
+        assert_eq!(s.history_ttl_days, 90);
+        assert_eq!(s.slack_api_url, "https://slack.com/api");
+        assert_eq!(s.mode_param, None);
+    }
+
+    #[test]
+    fn reads_values() {
+        let s = load(
+            true,
+            &[
+                ("SELFHEAL_TABLE", "t"),
+                ("SELFHEAL_MODE_PARAM", "/selfheal/mode"),
+                ("SELFHEAL_ROLE_TAG", "Service"),
+                ("SELFHEAL_MAX_PER_HOUR", "5"),
+                ("SELFHEAL_RUNBOOKS", "rb"),
+                ("SELFHEAL_SLACK_API_URL", "http://127.0.0.1:9/api"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(s.table.as_deref(), Some("t"));
+        assert_eq!(s.role_tag, "Service");
+        assert_eq!(s.max_per_hour, 5);
+        assert_eq!(s.runbooks, Some(PathBuf::from("rb")));
+        assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
+    }
+
+    #[test]
+    fn collects_every_problem() {
+        let err = load(
+            true,
+            &[
+                ("SELFHEAL_MAX_PER_HOUR", "0"),
+                ("SELFHEAL_FUNCTION_BUDGET_SECONDS", "lots"),
+                ("SELFHEAL_HISTORY_TTL_DAYS", "-1"),
+                ("SELFHEAL_SLACK_WEBHOOK_URL", "hooks.slack.com/secret-part"),
+                ("SELFHEAL_SLACK_TOKEN_PARAM", "/t"),
+                ("SELFHEAL_CHAT_TOPIC_ARN", "topic"),
+            ],
+        )
+        .expect_err("invalid");
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 7, "{text}");
+        assert!(text.contains("SELFHEAL_TABLE"));
+        assert!(text.contains("SELFHEAL_MAX_PER_HOUR=\"0\""));
+        assert!(text.contains("SELFHEAL_FUNCTION_BUDGET_SECONDS=\"lots\""));
+        assert!(text.contains("SELFHEAL_HISTORY_TTL_DAYS=\"-1\""));
+        assert!(text.contains("SELFHEAL_SLACK_CHANNEL"));
+        assert!(text.contains("SELFHEAL_CHAT_TOPIC_ARN"));
+        assert!(!text.contains("secret-part"), "secret leaked: {text}");
+    }
+
+    #[test]
+    fn debug_redacts_the_webhook() {
+        let s = load(
+            false,
+            &[("SELFHEAL_SLACK_WEBHOOK_URL", "https://hooks.example/SECRET")],
+        )
+        .expect("valid");
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("SECRET"), "{dbg}");
+        assert!(dbg.contains("<redacted>"));
+    }
+
+    #[test]
+    fn empty_means_unset() {
+        let s = load(
+            false,
+            &[("SELFHEAL_ROLE_TAG", ""), ("SELFHEAL_MAX_PER_HOUR", "")],
+        )
+        .expect("valid");
+        assert_eq!(s.role_tag, "Role");
+        assert_eq!(s.max_per_hour, 30);
+    }
+}

@@ -1,0 +1,143 @@
+//! [`SqsQueue`]: receive, delete and re-time messages of the alert queue (`selfheal serve`).
+
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use selfheal_service::ports::PortError;
+
+use crate::error::port_error;
+
+/// One received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    /// `ApproximateReceiveCount` (1 on the first delivery; 1 when SQS did not say).
+    pub receive_count: u32,
+}
+
+/// One SQS queue.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Receives up to `max` (1..=10) messages, long-polling `wait_seconds` (0..=20);
+    /// `visibility` overrides the queue's visibility timeout for these messages.
+    pub async fn receive(
+        &self,
+        max: i32,
+        wait_seconds: i32,
+        visibility: Option<i32>,
+    ) -> Result<Vec<QueueMessage>, PortError> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .wait_time_seconds(wait_seconds.clamp(0, 20))
+            .set_visibility_timeout(visibility)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:ReceiveMessage", &e))?;
+        Ok(out
+            .messages()
+            .iter()
+            .filter_map(|m| {
+                let receive_count = m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(1);
+                Some(QueueMessage {
+                    message_id: m.message_id()?.to_owned(),
+                    receipt_handle: m.receipt_handle()?.to_owned(),
+                    body: m.body().unwrap_or_default().to_owned(),
+                    receive_count,
+                })
+            })
+            .collect())
+    }
+
+    pub async fn delete(&self, receipt_handle: &str) -> Result<(), PortError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:DeleteMessage", &e))?;
+        Ok(())
+    }
+
+    /// Makes the message visible again after `seconds` (0 = now).
+    pub async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: i32,
+    ) -> Result<(), PortError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds.clamp(0, 43_200))
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:ChangeMessageVisibility", &e))?;
+        Ok(())
+    }
+}
+
+/// The 12-digit account id in a queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`,
+/// or an emulator's `http://host:port/<account>/<name>`).
+pub fn account_from_queue_url(url: &str) -> Option<String> {
+    let path = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // host, account, name
+    match segments.as_slice() {
+        [_host, .., account, _name]
+            if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Some((*account).to_owned())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_from_queue_url;
+
+    #[test]
+    fn account_from_urls() {
+        assert_eq!(
+            account_from_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/alerts")
+                .as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_from_queue_url("http://127.0.0.1:5055/123456789012/alerts").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_from_queue_url("https://sqs.us-east-1.amazonaws.com/alerts"),
+            None
+        );
+        assert_eq!(account_from_queue_url("https://x/12345/alerts"), None);
+        assert_eq!(account_from_queue_url("alerts"), None);
+    }
+}

@@ -1,0 +1,168 @@
+//! [`SsmExecutor`]: the [`Executor`] port over SSM Run Command.
+//!
+//! Every command goes to exactly one instance (`InstanceIds = [id]`, never `Targets`). The
+//! comment carries the claim id so a sender that crashed before saving the command id can find
+//! it again ([`Executor::find_by_comment`], filtered client-side because some emulators ignore
+//! `Filters`).
+
+use async_trait::async_trait;
+use aws_sdk_ssm::operation::get_command_invocation::GetCommandInvocationError;
+use aws_sdk_ssm::operation::send_command::SendCommandError;
+use selfheal_core::InstanceId;
+use selfheal_service::ports::{
+    CommandRequest, EpochMillis, Executor, Invocation, InvocationStatus, PortError, Sent,
+};
+
+use crate::error::port_error;
+use crate::text::{clip_chars, prefix_chars, tail_bytes};
+
+/// SSM's limit on `Comment`.
+pub const COMMENT_MAX_CHARS: usize = 100;
+/// The SendCommand delivery timeout (`TimeoutSeconds`, at least 30 for SSM).
+pub const DELIVERY_TIMEOUT_SECONDS: i32 = 60;
+/// Output tails kept from GetCommandInvocation.
+pub const OUTPUT_TAIL_BYTES: usize = 4096;
+/// Commands requested this long before `since` still count (clock skew between us and SSM).
+pub const FIND_SKEW_MS: EpochMillis = 5_000;
+
+/// Runs commands through SSM RunCommand.
+#[derive(Debug, Clone)]
+pub struct SsmExecutor {
+    client: aws_sdk_ssm::Client,
+}
+
+impl SsmExecutor {
+    pub fn new(client: aws_sdk_ssm::Client) -> Self {
+        Self { client }
+    }
+}
+
+/// The comment as SSM stores it (at most [`COMMENT_MAX_CHARS`] characters).
+pub fn ssm_comment(comment: &str) -> &str {
+    prefix_chars(comment, COMMENT_MAX_CHARS)
+}
+
+#[async_trait]
+impl Executor for SsmExecutor {
+    async fn send(&self, req: &CommandRequest) -> Result<Sent, PortError> {
+        let result = self
+            .client
+            .send_command()
+            .instance_ids(req.instance.as_str())
+            .document_name(&req.document)
+            .parameters("commands", req.lines.clone())
+            .parameters(
+                "executionTimeout",
+                vec![req.execution_timeout_seconds.to_string()],
+            )
+            .timeout_seconds(DELIVERY_TIMEOUT_SECONDS)
+            .comment(ssm_comment(&req.comment))
+            .send()
+            .await;
+        match result {
+            Ok(out) => match out.command().and_then(|c| c.command_id()) {
+                Some(id) if !id.is_empty() => Ok(Sent::CommandId(id.to_owned())),
+                _ => Err(PortError::Permanent(
+                    "ssm:SendCommand: the answer carried no command id".to_owned(),
+                )),
+            },
+            Err(err) => match err.as_service_error() {
+                Some(SendCommandError::InvalidInstanceId(e)) => Ok(Sent::InvalidInstance(
+                    e.message()
+                        .map(|m| clip_chars(m, 300))
+                        .unwrap_or_else(|| "InvalidInstanceId".to_owned()),
+                )),
+                _ => Err(port_error("ssm:SendCommand", &err)),
+            },
+        }
+    }
+
+    async fn poll(&self, command_id: &str, instance: &InstanceId) -> Result<Invocation, PortError> {
+        let result = self
+            .client
+            .get_command_invocation()
+            .command_id(command_id)
+            .instance_id(instance.as_str())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let status = out
+                    .status()
+                    .map(|s| InvocationStatus::parse(s.as_str()))
+                    .unwrap_or(InvocationStatus::Unknown);
+                let code = out.response_code();
+                Ok(Invocation {
+                    status,
+                    exit_code: (code >= 0).then_some(code),
+                    stdout: tail_bytes(
+                        out.standard_output_content().unwrap_or(""),
+                        OUTPUT_TAIL_BYTES,
+                    )
+                    .to_owned(),
+                    stderr: tail_bytes(
+                        out.standard_error_content().unwrap_or(""),
+                        OUTPUT_TAIL_BYTES,
+                    )
+                    .to_owned(),
+                })
+            }
+            Err(err) => match err.as_service_error() {
+                // Right after SendCommand the invocation is not visible yet: "not yet", not an error.
+                Some(GetCommandInvocationError::InvocationDoesNotExist(_)) => Ok(Invocation {
+                    status: InvocationStatus::Running,
+                    exit_code: None,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                }),
+                _ => Err(port_error("ssm:GetCommandInvocation", &err)),
+            },
+        }
+    }
+
+    async fn find_by_comment(
+        &self,
+        comment: &str,
+        instance: &InstanceId,
+        since: EpochMillis,
+    ) -> Result<Option<String>, PortError> {
+        let wanted = ssm_comment(comment);
+        let earliest = since.saturating_sub(FIND_SKEW_MS);
+        let mut pages = self
+            .client
+            .list_commands()
+            .instance_id(instance.as_str())
+            .into_paginator()
+            .send();
+        // The newest matching command wins (there should be only one).
+        let mut best: Option<(Option<EpochMillis>, String)> = None;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| port_error("ssm:ListCommands", &e))?;
+            for cmd in page.commands() {
+                let Some(id) = cmd.command_id().filter(|id| !id.is_empty()) else {
+                    continue;
+                };
+                if cmd.comment() != Some(wanted) {
+                    continue;
+                }
+                if !cmd.instance_ids().iter().any(|i| i == instance.as_str()) {
+                    continue;
+                }
+                // A missing or unreadable timestamp is accepted: the comment carries the unique
+                // claim id, and sending a second command would be the worse mistake.
+                let requested = cmd.requested_date_time().and_then(|t| t.to_millis().ok());
+                if requested.is_some_and(|t| t < earliest) {
+                    continue;
+                }
+                let newer = match &best {
+                    None => true,
+                    Some((prev, _)) => requested.unwrap_or(i64::MAX) >= prev.unwrap_or(i64::MAX),
+                };
+                if newer {
+                    best = Some((requested, id.to_owned()));
+                }
+            }
+        }
+        Ok(best.map(|(_, id)| id))
+    }
+}

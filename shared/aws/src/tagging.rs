@@ -1,0 +1,155 @@
+//! [`TaggingRoles`]: the [`Tags`] port over the Resource Groups Tagging API.
+//!
+//! Only a returned mapping whose `ResourceARN` ends with exactly `:instance/<id>` is accepted:
+//! some emulators ignore `ResourceARNList` and answer with other instances' tags (DESIGN §7), and
+//! matching the ARN is sound against any implementation.
+
+use async_trait::async_trait;
+use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
+use selfheal_core::InstanceId;
+use selfheal_service::ports::{PortError, Tags};
+
+use crate::error::port_error;
+
+/// Reads an instance's role tag.
+#[derive(Debug, Clone)]
+pub struct TaggingRoles {
+    client: aws_sdk_resourcegroupstagging::Client,
+    role_tag: String,
+    account_id: Option<String>,
+    region: String,
+}
+
+/// Pages read before giving up on finding the instance (a region-wide scan when the account is
+/// unknown; 100 resources per page).
+const MAX_PAGES: usize = 200;
+
+impl TaggingRoles {
+    /// `account_id`: when known, the request names the instance's ARN instead of scanning every
+    /// instance carrying the role tag.
+    pub fn new(
+        client: aws_sdk_resourcegroupstagging::Client,
+        role_tag: impl Into<String>,
+        account_id: Option<String>,
+        region: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            role_tag: role_tag.into(),
+            account_id,
+            region: region.into(),
+        }
+    }
+
+    /// The ARN of `instance` in this account and region, when the account is known.
+    pub fn instance_arn(&self, instance: &InstanceId) -> Option<String> {
+        let account = self.account_id.as_deref()?;
+        Some(format!(
+            "arn:{}:ec2:{}:{}:instance/{}",
+            partition_of(&self.region),
+            self.region,
+            account,
+            instance
+        ))
+    }
+
+    fn role_in(&self, mapping: &ResourceTagMapping) -> Option<String> {
+        mapping
+            .tags()
+            .iter()
+            .find(|t| t.key() == self.role_tag)
+            .map(|t| t.value())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// Whether `arn` names exactly `instance` (`…:instance/<id>`, nothing after it).
+pub fn arn_names_instance(arn: &str, instance: &InstanceId) -> bool {
+    arn.strip_suffix(instance.as_str())
+        .is_some_and(|head| head.ends_with(":instance/"))
+}
+
+/// The ARN partition of a region.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
+#[async_trait]
+impl Tags for TaggingRoles {
+    async fn role_of(&self, instance: &InstanceId) -> Result<Option<String>, PortError> {
+        // AWS rejects ResourceARNList together with ResourceTypeFilters, TagFilters or
+        // pagination parameters, so the first request is either "this ARN" or "every instance
+        // with the role tag"; later pages carry only the token.
+        let first = self.client.get_resources();
+        let mut request = match self.instance_arn(instance) {
+            Some(arn) => first.resource_arn_list(arn),
+            None => first
+                .resource_type_filters("ec2:instance")
+                .tag_filters(TagFilter::builder().key(&self.role_tag).build()),
+        };
+        for _ in 0..MAX_PAGES {
+            let out = request
+                .send()
+                .await
+                .map_err(|e| port_error("tagging:GetResources", &e))?;
+            if let Some(mapping) = out.resource_tag_mapping_list().iter().find(|m| {
+                m.resource_arn()
+                    .is_some_and(|a| arn_names_instance(a, instance))
+            }) {
+                return Ok(self.role_in(mapping));
+            }
+            match out.pagination_token().filter(|t| !t.is_empty()) {
+                Some(token) => request = self.client.get_resources().pagination_token(token),
+                None => return Ok(None),
+            }
+        }
+        Err(PortError::Transient(format!(
+            "tagging:GetResources: instance not found within {MAX_PAGES} pages"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_matching_is_exact() {
+        let id = InstanceId::parse("i-0123abcd").expect("valid");
+        assert!(arn_names_instance(
+            "arn:aws:ec2:us-east-1:123456789012:instance/i-0123abcd",
+            &id
+        ));
+        assert!(!arn_names_instance(
+            "arn:aws:ec2:us-east-1:123456789012:instance/i-0123abcde",
+            &id
+        ));
+        assert!(!arn_names_instance(
+            "arn:aws:ec2:us-east-1:123456789012:instance/xi-0123abcd",
+            &id
+        ));
+        assert!(!arn_names_instance(
+            "arn:aws:ec2:us-east-1:123456789012:volume/i-0123abcd",
+            &id
+        ));
+        assert!(!arn_names_instance("i-0123abcd", &id));
+    }
+
+    #[test]
+    fn partitions() {
+        assert_eq!(partition_of("us-east-1"), "aws");
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+    }
+}

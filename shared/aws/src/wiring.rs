@@ -1,0 +1,91 @@
+//! Wiring: every port built from the settings and the clients, once per process. Used by the
+//! Lambda's `main` and by `selfheal serve`, so both run the same engine.
+
+use crate::{
+    AwsClients, ChatbotSink, CloudWatchAlarms, DynamoStateStore, ParameterMode, Settings,
+    SnsEscalator, SsmExecutor, TaggingRoles,
+};
+use selfheal_core::RunbookMap;
+use selfheal_service::chat::{LogChat, MultiChat, SystemClock};
+use selfheal_service::ports::{Chat, Escalator, GlobalMode};
+use selfheal_service::{Engine, EngineSettings, Ports};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What differs between the Lambda and a local `serve`.
+pub struct WiringOptions {
+    /// The mode when `SELFHEAL_MODE_PARAM` is unset (Lambda: dry-run; `serve`: enforce).
+    pub unconfigured_mode: GlobalMode,
+    /// The account the instances live in (for tagging ARNs), if known.
+    pub account_id: Option<String>,
+    /// Who owns claims taken by this process.
+    pub owner: String,
+    /// Extra chat sinks (e.g. Slack) built by the caller.
+    pub chat: Vec<Arc<dyn Chat>>,
+}
+
+/// Builds the engine. Fails when the settings lack the state table (fail closed).
+pub fn build_engine(
+    settings: &Settings,
+    clients: &AwsClients,
+    runbooks: Arc<RunbookMap>,
+    options: WiringOptions,
+) -> Result<Engine, String> {
+    let table = settings
+        .table
+        .clone()
+        .ok_or_else(|| "SELFHEAL_TABLE is not set: without a state table nothing may run".to_owned())?;
+    let region = clients.region().unwrap_or_else(|| "us-east-1".to_owned());
+    let account = options
+        .account_id
+        .or_else(|| std::env::var("SELFHEAL_ACCOUNT_ID").ok().filter(|s| !s.is_empty()));
+    let mut chat = options.chat;
+    if let Some(topic) = &settings.chat_topic_arn {
+        chat.push(Arc::new(ChatbotSink::new(clients.sns.clone(), topic.clone())));
+    }
+    if chat.is_empty() {
+        chat.push(Arc::new(LogChat));
+    }
+    let escalator: Arc<dyn Escalator> = match &settings.escalation_topic_arn {
+        Some(topic) => Arc::new(SnsEscalator::new(clients.sns.clone(), Some(topic.clone()))),
+        None => Arc::new(LogChat),
+    };
+    let budget = Duration::from_secs(u64::from(settings.function_budget_seconds));
+    let ports = Ports {
+        executor: Arc::new(SsmExecutor::new(clients.ssm.clone())),
+        store: Arc::new(DynamoStateStore::new(clients.dynamodb.clone(), table)),
+        tags: Arc::new(TaggingRoles::new(
+            clients.tagging.clone(),
+            settings.role_tag.clone(),
+            account,
+            region,
+        )),
+        alarms: Arc::new(CloudWatchAlarms::new(clients.cloudwatch.clone())),
+        mode: Arc::new(ParameterMode::from_setting(
+            clients.ssm.clone(),
+            settings.mode_param.clone(),
+            options.unconfigured_mode,
+        )),
+        chat: Arc::new(MultiChat(chat)),
+        escalator,
+        clock: Arc::new(SystemClock),
+    };
+    let engine_settings = EngineSettings {
+        max_per_hour: settings.max_per_hour,
+        claim_lease: claim_lease(budget),
+        history_ttl_days: i64::from(settings.history_ttl_days),
+        owner: options.owner,
+        ..EngineSettings::default()
+    };
+    Ok(Engine::new(ports, runbooks, engine_settings))
+}
+
+/// How long a claim and its lease are owned: `SELFHEAL_CLAIM_LEASE_SECONDS`, default the function
+/// budget plus a minute (a crashed owner's claim is taken over after that).
+fn claim_lease(budget: Duration) -> Duration {
+    std::env::var("SELFHEAL_CLAIM_LEASE_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(budget + Duration::from_secs(60), Duration::from_secs)
+}
