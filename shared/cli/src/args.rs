@@ -16,6 +16,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Offline dry run: what would happen to each alert in an event file.
     Plan(PlanArgs),
+    /// Poll an SQS queue and run the same handler as the Lambda.
+    Serve(ServeArgs),
     /// Print the JSON Schema of the runbook format.
     #[command(hide = true)]
     Schema,
@@ -47,4 +49,14 @@ pub struct PlanArgs {
 pub enum PlanFormat {
     Text,
     Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The queue to poll (the SQS queue subscribed to the alert topic).
+    #[arg(long)]
+    pub queue_url: String,
+    /// One receive (no long poll), process, delete, exit.
+    #[arg(long)]
+    pub once: bool,
 }

@@ -2,7 +2,9 @@
 //! one place ([`args`]); each subcommand lives in its own module.
 
 mod args;
+mod logging;
 mod plan_cmd;
+mod serve_cmd;
 mod validate_cmd;
 
 use clap::Parser;
@@ -13,6 +15,7 @@ fn main() -> ExitCode {
     match cli.command {
         args::Command::Validate(a) => validate_cmd::run(&a),
         args::Command::Plan(a) => plan_cmd::run(&a),
+        args::Command::Serve(a) => serve_cmd::run(&a),
         args::Command::Schema => {
             print!("{}", selfheal_core::runbook::schema_json());
             ExitCode::SUCCESS

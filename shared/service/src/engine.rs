@@ -90,6 +90,13 @@ impl Engine {
         }
     }
 
+    /// Opens connections before the first alert (reads the kill switch once), so the first
+    /// remediation does not pay for TLS set-up.
+    pub async fn warm_up(&self) {
+        let mode = self.ports.mode.mode().await;
+        tracing::info!(mode = mode.as_str(), "global mode");
+    }
+
     pub fn runbooks(&self) -> &RunbookMap {
         &self.runbooks
     }

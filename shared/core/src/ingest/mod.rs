@@ -167,9 +167,12 @@ pub(crate) fn valid_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// Splits an alarm name of the form `ROLE:ALERT`; any other name is the alert name alone.
+/// Splits an alarm name of the form `ROLE:ALERT` (optionally `ROLE:ALERT:ANYTHING`, since
+/// CloudWatch alarm names are unique per region and one alarm per instance needs a suffix); any
+/// other name is the alert name alone.
 pub(crate) fn split_alarm_name(name: &str) -> (Option<String>, String) {
-    if let Some((role, alert)) = name.split_once(':') {
+    let mut parts = name.splitn(3, ':');
+    if let (Some(role), Some(alert)) = (parts.next(), parts.next()) {
         if valid_name(role) && valid_name(alert) {
             return (Some(role.to_owned()), alert.to_owned());
         }

@@ -145,3 +145,12 @@ fn hostile_bodies_are_invalid_not_panics() {
         assert!(r.item.is_err(), "{body:.60} accepted");
     }
 }
+
+#[test]
+fn alarm_names_may_carry_a_per_instance_suffix() {
+    assert_eq!(split_alarm_name("api:nginx_down"), (Some("api".into()), "nginx_down".into()));
+    assert_eq!(split_alarm_name("api:nginx_down:i-0123abcd"), (Some("api".into()), "nginx_down".into()));
+    assert_eq!(split_alarm_name("disk_full"), (None, "disk_full".into()));
+    assert_eq!(split_alarm_name("my alarm:x"), (None, "my alarm:x".into()));
+    assert_eq!(split_alarm_name(":x"), (None, ":x".into()));
+}

@@ -1,0 +1,94 @@
+//! `alert-remediator`: the Lambda function's handler, kept apart from `main` so tests (and the
+//! benchmark) call it directly. Wiring only: the logic is the engine's (`selfheal-service`).
+//!
+//! Accepts a Lambda SQS event (answering with a partial batch response), a direct SNS → Lambda
+//! event, or CloudWatch's Lambda alarm-action payload (DESIGN §3).
+
+use aws_lambda_events::sqs::SqsBatchResponse;
+use selfheal_core::runbook::{load, LoadOptions, RunbookSource};
+use selfheal_core::RunbookMap;
+use selfheal_service::{Engine, InboundRecord};
+
+include!(concat!(env!("OUT_DIR"), "/runbooks.rs"));
+
+/// The runbooks bundled at build time (validated by build.rs, so this cannot fail in practice).
+pub fn bundled_runbooks(options: &LoadOptions) -> Result<RunbookMap, String> {
+    let sources: Vec<RunbookSource<'_>> = BUNDLED_RUNBOOKS
+        .iter()
+        .map(|(name, text)| RunbookSource { name, text })
+        .collect();
+    load(&sources, options).map(|(m, _)| m).map_err(|d| {
+        d.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// What the function answers.
+#[derive(Debug)]
+pub enum Reply {
+    /// For SQS: the ids that go back to the queue.
+    Batch(SqsBatchResponse),
+    /// For direct SNS / alarm-action invocations: `Err` makes Lambda retry the invocation.
+    Direct(Result<(), String>),
+}
+
+/// Handles one invocation. `deadline_ms` is the invocation's deadline (epoch ms); a deadline in
+/// the past (local emulators) is replaced by `now + budget`.
+pub async fn handle(engine: &Engine, event: serde_json::Value, deadline_ms: i64, now_ms: i64, budget_ms: i64) -> Reply {
+    let deadline = if deadline_ms > now_ms { deadline_ms } else { now_ms + budget_ms };
+    let (records, is_sqs) = split(event);
+    let results = engine.process_batch(records, deadline).await;
+    if is_sqs {
+        let mut resp = SqsBatchResponse::default();
+        for r in results.iter().filter(|r| r.retry) {
+            resp.add_failure(r.message_id.clone());
+        }
+        Reply::Batch(resp)
+    } else if let Some(r) = results.iter().find(|r| r.retry) {
+        Reply::Direct(Err(format!("{} needs a retry ({})", r.message_id, r.outcome)))
+    } else {
+        Reply::Direct(Ok(()))
+    }
+}
+
+/// Turns any accepted event into engine records.
+fn split(event: serde_json::Value) -> (Vec<InboundRecord>, bool) {
+    let Some(records) = event.get("Records").and_then(|r| r.as_array()) else {
+        let id = ["alarmArn", "id"]
+            .iter()
+            .find_map(|k| event.get(*k).and_then(|v| v.as_str()))
+            .unwrap_or("direct")
+            .to_owned();
+        return (vec![InboundRecord { message_id: id, body: event.to_string(), receive_count: 1 }], false);
+    };
+    let is_sqs = records
+        .iter()
+        .all(|r| r.get("eventSource").and_then(|s| s.as_str()) == Some("aws:sqs"));
+    let out = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if is_sqs {
+                InboundRecord {
+                    message_id: r.get("messageId").and_then(|v| v.as_str()).map_or_else(|| format!("record-{i}"), str::to_owned),
+                    body: r.get("body").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+                    receive_count: r
+                        .pointer("/attributes/ApproximateReceiveCount")
+                        .and_then(|v| v.as_str())
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(1),
+                }
+            } else {
+                let sns = r.get("Sns").cloned().unwrap_or(serde_json::Value::Null);
+                InboundRecord {
+                    message_id: sns.get("MessageId").and_then(|v| v.as_str()).map_or_else(|| format!("record-{i}"), str::to_owned),
+                    body: sns.to_string(),
+                    receive_count: 1,
+                }
+            }
+        })
+        .collect();
+    (out, is_sqs)
+}

@@ -1,0 +1,19 @@
+//! Logging for the long-running commands: to stderr, `RUST_LOG` filter (default `info`), JSON when
+//! `SELFHEAL_LOG_FORMAT=json`. Secrets are never logged by the adapters.
+
+pub fn init() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = std::env::var("SELFHEAL_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let result = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    if let Err(e) = result {
+        eprintln!("selfheal: logging already initialised: {e}");
+    }
+}

@@ -1,0 +1,136 @@
+//! `selfheal serve --queue-url URL [--once]`: the Lambda's engine over ReceiveMessage and
+//! DeleteMessage, for local runs, demos and teams without Lambda. A record that must go back to
+//! the queue (transient failure, capacity wait, still running) is simply not deleted.
+
+use crate::args::ServeArgs;
+use selfheal_aws::wiring::{build_engine, WiringOptions};
+use selfheal_aws::{account_from_queue_url, AwsClients, Settings, SqsQueue};
+use selfheal_core::runbook::LoadOptions;
+use selfheal_service::chat::SystemClock;
+use selfheal_service::ports::{Clock, GlobalMode};
+use selfheal_service::{Engine, InboundRecord};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn run(args: &ServeArgs) -> ExitCode {
+    crate::logging::init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("selfheal serve: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(serve(args))
+}
+
+async fn serve(args: &ServeArgs) -> ExitCode {
+    let settings = match Settings::from_env(true) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("selfheal serve: invalid configuration:");
+            for p in &e.problems {
+                eprintln!("  - {p}");
+            }
+            return ExitCode::from(1);
+        }
+    };
+    let path = settings.runbooks.clone().unwrap_or_else(|| PathBuf::from("runbooks/"));
+    let options = LoadOptions {
+        function_budget_seconds: u64::from(settings.function_budget_seconds),
+    };
+    let runbooks = match selfheal_service::runbook_files::load_runbooks(&path, &options) {
+        Ok((m, _)) => m,
+        Err(diags) => {
+            eprintln!("selfheal serve: the runbooks at {} are not valid:", path.display());
+            for d in diags {
+                eprintln!("{d}");
+            }
+            return ExitCode::from(1);
+        }
+    };
+    let clients = AwsClients::from_env().await;
+    let chat = match Ok::<Vec<Arc<dyn selfheal_service::ports::Chat>>, String>(Vec::new()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("selfheal serve: chat configuration: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let owner = format!("serve/{}", std::process::id());
+    let engine = match build_engine(
+        &settings,
+        &clients,
+        Arc::new(runbooks),
+        WiringOptions {
+            unconfigured_mode: GlobalMode::Enforce,
+            account_id: account_from_queue_url(&args.queue_url),
+            owner,
+            chat,
+        },
+    ) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("selfheal serve: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    engine.warm_up().await;
+    let queue = SqsQueue::new(clients.sqs.clone(), args.queue_url.clone());
+    let budget = Duration::from_secs(u64::from(settings.function_budget_seconds));
+    loop {
+        let wait = if args.once { 0 } else { 20 };
+        let poll = tokio::select! {
+            r = queue.receive(10, wait, None) => r,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("selfheal serve: stopping");
+                return ExitCode::SUCCESS;
+            }
+        };
+        match poll {
+            Ok(messages) => process(&engine, &queue, messages, budget).await,
+            Err(e) => {
+                eprintln!("selfheal serve: receive failed: {e}");
+                if args.once {
+                    return ExitCode::from(1);
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+        if args.once {
+            return ExitCode::SUCCESS;
+        }
+    }
+}
+
+async fn process(engine: &Engine, queue: &SqsQueue, messages: Vec<selfheal_aws::QueueMessage>, budget: Duration) {
+    if messages.is_empty() {
+        return;
+    }
+    let records: Vec<InboundRecord> = messages
+        .iter()
+        .map(|m| InboundRecord {
+            message_id: m.message_id.clone(),
+            body: m.body.clone(),
+            receive_count: m.receive_count,
+        })
+        .collect();
+    let deadline = SystemClock.now_ms() + i64::try_from(budget.as_millis()).unwrap_or(840_000);
+    let results = engine.process_batch(records, deadline).await;
+    for (m, r) in messages.iter().zip(results) {
+        let disposition = if r.retry {
+            "returned"
+        } else {
+            match queue.delete(&m.receipt_handle).await {
+                Ok(()) => "deleted",
+                Err(e) => {
+                    tracing::warn!(message_id = %m.message_id, error = %e, "delete failed; the message will be seen again and deduplicated");
+                    "delete-failed"
+                }
+            }
+        };
+        println!("{} {} {}", m.message_id, r.outcome, disposition);
+    }
+}

@@ -1,0 +1,168 @@
+//! Renderers of a [`Report`]: plain text, Markdown, JSON, Slack Block Kit, a self-contained
+//! HTML page and its SVG chart. Every string that comes from data (key, alert, instance and
+//! alarm names are untrusted) is escaped for its target.
+
+mod html;
+mod markdown;
+mod slack;
+mod svg;
+mod text;
+
+use std::str::FromStr;
+
+pub use html::render_html;
+pub use markdown::render_markdown;
+pub use slack::{render_slack, SLACK_MAX_BLOCKS, SLACK_MAX_TEXT, SLACK_TOP_KEYS};
+pub use svg::{render_svg, SvgOptions, CHART_TOP_KEYS};
+pub use text::render_text;
+
+use super::model::{Change, Report};
+
+/// The output formats of `selfheal report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+    Html,
+    Slack,
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" | "txt" => Ok(Self::Text),
+            "markdown" | "md" => Ok(Self::Markdown),
+            "json" => Ok(Self::Json),
+            "html" => Ok(Self::Html),
+            "slack" => Ok(Self::Slack),
+            other => Err(format!(
+                "unknown format {:?} (expected text, markdown, json, html or slack)",
+                crate::alert::clip(other, 20)
+            )),
+        }
+    }
+}
+
+/// Renders `report` in `format` (Slack: the Block Kit JSON payload).
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Text => render_text(report),
+        Format::Markdown => render_markdown(report),
+        Format::Json => render_json(report),
+        Format::Html => render_html(report),
+        Format::Slack => {
+            serde_json::to_string_pretty(&render_slack(report)).unwrap_or_else(|_| "{}".into())
+        }
+    }
+}
+
+/// The JSON format (`schema_version` 1), pretty-printed, with a trailing newline.
+pub fn render_json(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+/// `1h 02m`, `3m 05s`, `12s`, `850 ms`.
+pub fn human_duration(ms: u64) -> String {
+    if ms < 1000 {
+        return format!("{ms} ms");
+    }
+    let s = ms / 1000;
+    if s < 60 {
+        return format!("{s}s");
+    }
+    if s < 3600 {
+        return format!("{}m {:02}s", s / 60, s % 60);
+    }
+    if s < 86_400 {
+        return format!("{}h {:02}m", s / 3600, (s % 3600) / 60);
+    }
+    format!("{}d {:02}h", s / 86_400, (s % 86_400) / 3600)
+}
+
+/// `—` for `None`, else a whole percentage.
+pub fn percent(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".to_owned(), |v| format!("{:.0}%", v * 100.0))
+}
+
+/// `+4 (+50%)`, `-2 (-20%)`, `+3 (new)`, `0`.
+pub fn change_text(c: &Change) -> String {
+    match (c.delta, c.ratio) {
+        (0, _) => "±0".to_owned(),
+        (d, Some(r)) => format!("{d:+} ({:+.0}%)", r * 100.0),
+        (d, None) => format!("{d:+} (new)"),
+    }
+}
+
+/// Unicode bar sparkline: `▁` for zero, `▂`..`█` scaled to the largest value.
+pub fn sparkline(values: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|v| {
+            if *v == 0 || max == 0 {
+                BARS[0]
+            } else {
+                let level = ((*v as f64 / max as f64) * 7.0).ceil() as usize;
+                BARS[level.clamp(1, 7)]
+            }
+        })
+        .collect()
+}
+
+/// Replaces control characters (newlines, tabs, escapes, bidi overrides) with spaces and
+/// clips to `max` characters (with `…`): names are untrusted.
+pub fn sanitize(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    for (n, c) in s.chars().enumerate() {
+        if n >= max {
+            out.push('…');
+            break;
+        }
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+        out.push(if c.is_control() || bidi { ' ' } else { c });
+    }
+    out
+}
+
+/// Escapes text and attribute values for HTML and XML (SVG).
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(human_duration(850), "850 ms");
+        assert_eq!(human_duration(65_000), "1m 05s");
+        assert_eq!(human_duration(3_720_000), "1h 02m");
+        assert_eq!(sparkline(&[0, 1, 2, 4]), "▁▃▅█");
+        assert_eq!(sparkline(&[0, 0]), "▁▁");
+        assert_eq!(change_text(&Change::between(6, 4)), "+2 (+50%)");
+        assert_eq!(change_text(&Change::between(3, 0)), "+3 (new)");
+        assert_eq!(escape_html("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+        assert_eq!(sanitize("a\nb\u{202e}c", 10), "a b c");
+        assert_eq!(sanitize("abcdef", 3), "abc…");
+        assert_eq!("md".parse::<Format>(), Ok(Format::Markdown));
+    }
+}
