@@ -18,6 +18,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Poll an SQS queue and run the same handler as the Lambda.
     Serve(ServeArgs),
+    /// Run the whole pipeline locally against an emulator (moto) and a Slack stand-in.
+    Demo,
     /// Print the JSON Schema of the runbook format.
     #[command(hide = true)]
     Schema,

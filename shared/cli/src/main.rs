@@ -2,6 +2,7 @@
 //! one place ([`args`]); each subcommand lives in its own module.
 
 mod args;
+mod demo;
 mod logging;
 mod plan_cmd;
 mod serve_cmd;
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
         args::Command::Validate(a) => validate_cmd::run(&a),
         args::Command::Plan(a) => plan_cmd::run(&a),
         args::Command::Serve(a) => serve_cmd::run(&a),
+        args::Command::Demo => demo::run(),
         args::Command::Schema => {
             print!("{}", selfheal_core::runbook::schema_json());
             ExitCode::SUCCESS
