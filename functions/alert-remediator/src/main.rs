@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
         None => bundled_runbooks(&options)?,
     };
     let clients = AwsClients::from_env().await;
-    let chat = Vec::new();
+    let chat = selfheal_aws::slack::chat_sinks(&settings, &clients).await?;
     let owner = format!(
         "lambda/{}",
         std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_else(|_| "local".into())
@@ -39,7 +39,8 @@ async fn main() -> Result<(), Error> {
             owner,
             chat,
         },
-    )?;
+    )?
+    .with_metrics(selfheal_service::metrics::sink_from_env("stdout"));
     engine.warm_up().await;
     tracing::info!(runbooks = engine.runbooks().len(), "alert-remediator ready");
     let budget_ms = i64::from(settings.function_budget_seconds) * 1000;

@@ -64,7 +64,7 @@ impl Escalator for SnsEscalator {
             tracing::warn!(%subject, identity = %a.identity, "escalation (no escalation topic configured)");
             return;
         };
-        let body = match serde_json::to_string(a) {
+        let body = match serde_json::to_string(&redacted(a)) {
             Ok(body) => body,
             Err(e) => {
                 tracing::warn!(error = %e, %subject, "escalation not serialisable");
@@ -232,9 +232,11 @@ fn chat_description(a: &Announcement) -> String {
     lines.join("\n")
 }
 
-/// Collapses line breaks so untrusted text cannot forge structure.
+/// Collapses line breaks so untrusted text cannot forge structure (and makes it safe, see
+/// [`chat_safe`]).
 fn one_line(s: &str) -> String {
-    s.split(['\r', '\n'])
+    chat_safe(s)
+        .split(['\r', '\n'])
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
@@ -242,7 +244,34 @@ fn one_line(s: &str) -> String {
 
 /// Keeps untrusted text inside a code block.
 fn fence_safe(s: &str) -> String {
-    s.replace("```", "'''")
+    chat_safe(s).replace("```", "'''")
+}
+
+/// Untrusted text for a chat client we do not control the rendering of (Slack, Teams, Chime
+/// through AWS Chatbot): ANSI escapes and control characters removed, secrets redacted, and
+/// mention or link markup (`<!channel>`, `<@U…>`, `<https://…|…>`, bare `@here`) defused with an
+/// invisible word joiner, so the text still reads the same but cannot ping or forge a link.
+pub fn chat_safe(s: &str) -> String {
+    use crate::slack::sanitize::{defuse_mentions, redact, strip_control};
+    defuse_mentions(&redact(&strip_control(s))).replace('<', "<\u{2060}")
+}
+
+/// The announcement with its free text made safe to forward (escalation topic → pager): control
+/// characters stripped and secrets redacted in every text field.
+pub fn redacted(a: &Announcement) -> Announcement {
+    use crate::slack::sanitize::{redact, strip_control};
+    let clean = |s: &str| redact(&strip_control(s));
+    let opt = |s: &Option<String>| s.as_deref().map(clean);
+    Announcement {
+        identity: clean(&a.identity),
+        description: opt(&a.description),
+        alarm_name: opt(&a.alarm_name),
+        alarm_reason: opt(&a.alarm_reason),
+        detail: clean(&a.detail),
+        output_tail: opt(&a.output_tail),
+        commands: a.commands.iter().map(|c| clean(c)).collect(),
+        ..a.clone()
+    }
 }
 
 /// FNV-1a, 64 bit: a short stable thread id (not security relevant).
@@ -318,5 +347,41 @@ mod tests {
         assert!(m["metadata"]["threadId"]
             .as_str()
             .is_some_and(|t| t.starts_with("selfheal-")));
+    }
+
+    #[test]
+    fn chatbot_text_cannot_ping_leak_or_escape() {
+        let mut a = announcement();
+        a.alarm_reason = Some("\u{1b}[31m<!channel> @here <https://evil|click>".to_owned());
+        a.output_tail =
+            Some("password=hunter2 xoxb-1-2-abc https://hooks.slack.com/services/T/B/X".to_owned());
+        a.description = Some("<@U0123ABCD> AKIAIOSFODNN7EXAMPLE".to_owned());
+        let m = chatbot_message(&a).to_string();
+        for bad in [
+            "<!channel>",
+            "<https://evil",
+            "<@U0123",
+            "@here",
+            "\\u001b",
+            "hunter2",
+            "xoxb-1",
+            "hooks.slack.com",
+            "AKIAIOSFODNN7EXAMPLE",
+        ] {
+            assert!(!m.contains(bad), "{bad} in {m}");
+        }
+        assert!(m.contains("channel>"), "the text still reads the same: {m}");
+        let r = redacted(&a);
+        let json = serde_json::to_string(&r).unwrap_or_default();
+        for bad in [
+            "hunter2",
+            "xoxb-1",
+            "hooks.slack.com",
+            "AKIAIOSFODNN7EXAMPLE",
+            "\\u001b",
+        ] {
+            assert!(!json.contains(bad), "{bad} in {json}");
+        }
+        assert_eq!(r.key, a.key);
     }
 }

@@ -52,7 +52,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
         }
     };
     let clients = AwsClients::from_env().await;
-    let chat = match Ok::<Vec<Arc<dyn selfheal_service::ports::Chat>>, String>(Vec::new()) {
+    let chat = match selfheal_aws::slack::chat_sinks(&settings, &clients).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("selfheal serve: chat configuration: {e}");
@@ -77,6 +77,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let engine = engine.with_metrics(selfheal_service::metrics::sink_from_env("off"));
     engine.warm_up().await;
     let queue = SqsQueue::new(clients.sqs.clone(), args.queue_url.clone());
     let budget = Duration::from_secs(u64::from(settings.function_budget_seconds));

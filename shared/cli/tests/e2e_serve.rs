@@ -87,7 +87,7 @@ async fn alarm_through_sns_and_sqs_heals_exactly_one_instance() {
     let commands = w.commands().await;
     assert_eq!(commands.len(), 3, "precheck, commands, verify");
     for cmd in &commands {
-        assert_eq!(cmd.instance_ids(), [w.nginx.clone()], "exactly that instance");
+        assert_eq!(cmd.instance_ids(), std::slice::from_ref(&w.nginx), "exactly that instance");
         assert!(cmd.targets().is_empty(), "never Targets");
         assert_eq!(cmd.document_name(), Some("AWS-RunShellScript"));
         let id = cmd.command_id().unwrap_or_default();
