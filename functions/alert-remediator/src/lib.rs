@@ -36,8 +36,18 @@ pub enum Reply {
 
 /// Handles one invocation. `deadline_ms` is the invocation's deadline (epoch ms); a deadline in
 /// the past (local emulators) is replaced by `now + budget`.
-pub async fn handle(engine: &Engine, event: serde_json::Value, deadline_ms: i64, now_ms: i64, budget_ms: i64) -> Reply {
-    let deadline = if deadline_ms > now_ms { deadline_ms } else { now_ms + budget_ms };
+pub async fn handle(
+    engine: &Engine,
+    event: serde_json::Value,
+    deadline_ms: i64,
+    now_ms: i64,
+    budget_ms: i64,
+) -> Reply {
+    let deadline = if deadline_ms > now_ms {
+        deadline_ms
+    } else {
+        now_ms + budget_ms
+    };
     let (records, is_sqs) = split(event);
     let results = engine.process_batch(records, deadline).await;
     if is_sqs {
@@ -47,7 +57,10 @@ pub async fn handle(engine: &Engine, event: serde_json::Value, deadline_ms: i64,
         }
         Reply::Batch(resp)
     } else if let Some(r) = results.iter().find(|r| r.retry) {
-        Reply::Direct(Err(format!("{} needs a retry ({})", r.message_id, r.outcome)))
+        Reply::Direct(Err(format!(
+            "{} needs a retry ({})",
+            r.message_id, r.outcome
+        )))
     } else {
         Reply::Direct(Ok(()))
     }
@@ -61,7 +74,14 @@ fn split(event: serde_json::Value) -> (Vec<InboundRecord>, bool) {
             .find_map(|k| event.get(*k).and_then(|v| v.as_str()))
             .unwrap_or("direct")
             .to_owned();
-        return (vec![InboundRecord { message_id: id, body: event.to_string(), receive_count: 1 }], false);
+        return (
+            vec![InboundRecord {
+                message_id: id,
+                body: event.to_string(),
+                receive_count: 1,
+            }],
+            false,
+        );
     };
     let is_sqs = records
         .iter()
@@ -72,8 +92,15 @@ fn split(event: serde_json::Value) -> (Vec<InboundRecord>, bool) {
         .map(|(i, r)| {
             if is_sqs {
                 InboundRecord {
-                    message_id: r.get("messageId").and_then(|v| v.as_str()).map_or_else(|| format!("record-{i}"), str::to_owned),
-                    body: r.get("body").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+                    message_id: r
+                        .get("messageId")
+                        .and_then(|v| v.as_str())
+                        .map_or_else(|| format!("record-{i}"), str::to_owned),
+                    body: r
+                        .get("body")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_owned(),
                     receive_count: r
                         .pointer("/attributes/ApproximateReceiveCount")
                         .and_then(|v| v.as_str())
@@ -83,7 +110,10 @@ fn split(event: serde_json::Value) -> (Vec<InboundRecord>, bool) {
             } else {
                 let sns = r.get("Sns").cloned().unwrap_or(serde_json::Value::Null);
                 InboundRecord {
-                    message_id: sns.get("MessageId").and_then(|v| v.as_str()).map_or_else(|| format!("record-{i}"), str::to_owned),
+                    message_id: sns
+                        .get("MessageId")
+                        .and_then(|v| v.as_str())
+                        .map_or_else(|| format!("record-{i}"), str::to_owned),
                     body: sns.to_string(),
                     receive_count: 1,
                 }

@@ -20,7 +20,12 @@ async fn main() -> Result<(), Error> {
     let runbooks = match &settings.runbooks {
         Some(path) => selfheal_service::runbook_files::load_runbooks(path, &options)
             .map(|(m, _)| m)
-            .map_err(|d| d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?,
+            .map_err(|d| {
+                d.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?,
         None => bundled_runbooks(&options)?,
     };
     let clients = AwsClients::from_env().await;
@@ -45,14 +50,16 @@ async fn main() -> Result<(), Error> {
     tracing::info!(runbooks = engine.runbooks().len(), "alert-remediator ready");
     let budget_ms = i64::from(settings.function_budget_seconds) * 1000;
     let engine = &engine;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        let now = SystemClock.now_ms();
-        let deadline = i64::try_from(event.context.deadline).unwrap_or(0);
-        match handle(engine, event.payload, deadline, now, budget_ms).await {
-            Reply::Batch(resp) => serde_json::to_value(resp).map_err(Error::from),
-            Reply::Direct(Ok(())) => Ok(serde_json::json!({"ok": true})),
-            Reply::Direct(Err(e)) => Err(Error::from(e)),
-        }
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let now = SystemClock.now_ms();
+            let deadline = i64::try_from(event.context.deadline).unwrap_or(0);
+            match handle(engine, event.payload, deadline, now, budget_ms).await {
+                Reply::Batch(resp) => serde_json::to_value(resp).map_err(Error::from),
+                Reply::Direct(Ok(())) => Ok(serde_json::json!({"ok": true})),
+                Reply::Direct(Err(e)) => Err(Error::from(e)),
+            }
+        },
+    ))
     .await
 }

@@ -1,1 +1,97 @@
-fn main() {}
+//! The weekly-reporter Lambda (EventBridge Scheduler, cron with a time zone). Clients, settings
+//! and the Slack webhook (read once from SSM when `SELFHEAL_SLACK_WEBHOOK_PARAM` is set) are
+//! built here at init; each invocation calls [`weekly_reporter::run_weekly`].
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use selfheal_aws::{AwsClients, Settings};
+use weekly_reporter::{
+    aws_sources, http_client, read_webhook_param, run_weekly, ReportSettings, ReportStore,
+    RunInput, S3ReportStore, Targets,
+};
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time();
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let base = Settings::from_env(true).map_err(|e| Error::from(e.to_string()))?;
+    let settings = ReportSettings::from_env().map_err(|p| Error::from(p.join("; ")))?;
+    let table = base.table.clone().unwrap_or_default();
+    let clients = AwsClients::from_env().await;
+    let sources = aws_sources(&clients, &table, &settings);
+
+    let slack_webhook = match (&base.slack_webhook_url, &base.slack_webhook_param) {
+        (Some(url), _) => Some(weekly_reporter::Secret::new(url.clone())),
+        (None, Some(param)) => Some(
+            read_webhook_param(&clients.ssm, param)
+                .await
+                .map_err(Error::from)?,
+        ),
+        (None, None) => None,
+    };
+    let store = settings.bucket.as_ref().map(|bucket| {
+        Arc::new(S3ReportStore::new(
+            aws_sdk_s3::Client::new(&clients.sdk_config),
+            bucket.clone(),
+        )) as Arc<dyn ReportStore>
+    });
+    let targets = Targets {
+        http: Some(http_client().map_err(Error::from)?),
+        slack_webhook,
+        store,
+        region: clients.region(),
+    };
+    tracing::info!(
+        time_zone = %settings.time_zone,
+        period_days = settings.period_days,
+        slack = targets.slack_webhook.is_some(),
+        bucket = settings.bucket.is_some(),
+        alarm_history = settings.alarm_history,
+        "weekly-reporter ready"
+    );
+    let (sources, settings, targets) = (&sources, &settings, &targets);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            // EventBridge Scheduler delivers the target's Input (often `{}`); anything else that is
+            // not a RunInput is treated as no input.
+            let input: RunInput = serde_json::from_value(event.payload).unwrap_or_default();
+            let summary = run_weekly(sources, settings, targets, &input, now_ms())
+                .await
+                .map_err(|e| Error::from(e.to_string()))?;
+            tracing::info!(
+                alerts = summary.alerts,
+                keys = summary.keys,
+                recommendations = summary.recommendations,
+                slack = %summary.slack,
+                "weekly report done"
+            );
+            serde_json::to_value(summary).map_err(Error::from)
+        },
+    ))
+    .await
+}

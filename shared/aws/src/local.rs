@@ -226,7 +226,10 @@ pub fn run_instance(url: &str, tags: &[(&str, &str)]) -> Result<String, String> 
         .find("<instanceId>")
         .ok_or("RunInstances returned no instance")?
         + "<instanceId>".len();
-    let end = start + response[start..].find('<').ok_or("malformed RunInstances reply")?;
+    let end = start
+        + response[start..]
+            .find('<')
+            .ok_or("malformed RunInstances reply")?;
     Ok(response[start..end].to_owned())
 }
 
@@ -238,7 +241,12 @@ pub async fn alarm(c: &AwsClients, name: &str, instance: &str, state: &str) -> R
         .alarm_name(name)
         .namespace("CWAgent")
         .metric_name("procstat_lookup_pid_count")
-        .dimensions(Dimension::builder().name("InstanceId").value(instance).build())
+        .dimensions(
+            Dimension::builder()
+                .name("InstanceId")
+                .value(instance)
+                .build(),
+        )
         .statistic(Statistic::Minimum)
         .period(60)
         .evaluation_periods(1)

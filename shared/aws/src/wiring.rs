@@ -31,17 +31,21 @@ pub fn build_engine(
     runbooks: Arc<RunbookMap>,
     options: WiringOptions,
 ) -> Result<Engine, String> {
-    let table = settings
-        .table
-        .clone()
-        .ok_or_else(|| "SELFHEAL_TABLE is not set: without a state table nothing may run".to_owned())?;
+    let table = settings.table.clone().ok_or_else(|| {
+        "SELFHEAL_TABLE is not set: without a state table nothing may run".to_owned()
+    })?;
     let region = clients.region().unwrap_or_else(|| "us-east-1".to_owned());
-    let account = options
-        .account_id
-        .or_else(|| std::env::var("SELFHEAL_ACCOUNT_ID").ok().filter(|s| !s.is_empty()));
+    let account = options.account_id.or_else(|| {
+        std::env::var("SELFHEAL_ACCOUNT_ID")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
     let mut chat = options.chat;
     if let Some(topic) = &settings.chat_topic_arn {
-        chat.push(Arc::new(ChatbotSink::new(clients.sns.clone(), topic.clone())));
+        chat.push(Arc::new(ChatbotSink::new(
+            clients.sns.clone(),
+            topic.clone(),
+        )));
     }
     if chat.is_empty() {
         chat.push(Arc::new(LogChat));

@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "selfheal", version, about = "Safe, announced, audited first aid for alerts")]
+#[command(
+    name = "selfheal",
+    version,
+    about = "Safe, announced, audited first aid for alerts"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -18,6 +22,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Poll an SQS queue and run the same handler as the Lambda.
     Serve(ServeArgs),
+    /// The weekly alert-frequency report from the history table.
+    Report(crate::report_cmd::ReportArgs),
     /// Run the whole pipeline locally against an emulator (moto) and a Slack stand-in.
     Demo,
     /// Print the JSON Schema of the runbook format.

@@ -5,6 +5,7 @@ mod args;
 mod demo;
 mod logging;
 mod plan_cmd;
+mod report_cmd;
 mod serve_cmd;
 mod validate_cmd;
 
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
         args::Command::Plan(a) => plan_cmd::run(&a),
         args::Command::Serve(a) => serve_cmd::run(&a),
         args::Command::Demo => demo::run(),
+        args::Command::Report(a) => run_async(report_cmd::run(&a)),
         args::Command::Schema => {
             print!("{}", selfheal_core::runbook::schema_json());
             ExitCode::SUCCESS
@@ -35,4 +37,18 @@ pub(crate) fn load_options() -> selfheal_core::runbook::LoadOptions {
         o.function_budget_seconds = n;
     }
     o
+}
+
+/// Runs an async command on a fresh multi-thread runtime.
+fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("selfheal: cannot start the async runtime: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -16,7 +16,10 @@ use std::time::Duration;
 
 pub fn run(args: &ServeArgs) -> ExitCode {
     crate::logging::init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("selfheal serve: cannot start the async runtime: {e}");
@@ -37,14 +40,20 @@ async fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let path = settings.runbooks.clone().unwrap_or_else(|| PathBuf::from("runbooks/"));
+    let path = settings
+        .runbooks
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runbooks/"));
     let options = LoadOptions {
         function_budget_seconds: u64::from(settings.function_budget_seconds),
     };
     let runbooks = match selfheal_service::runbook_files::load_runbooks(&path, &options) {
         Ok((m, _)) => m,
         Err(diags) => {
-            eprintln!("selfheal serve: the runbooks at {} are not valid:", path.display());
+            eprintln!(
+                "selfheal serve: the runbooks at {} are not valid:",
+                path.display()
+            );
             for d in diags {
                 eprintln!("{d}");
             }
@@ -106,7 +115,12 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     }
 }
 
-async fn process(engine: &Engine, queue: &SqsQueue, messages: Vec<selfheal_aws::QueueMessage>, budget: Duration) {
+async fn process(
+    engine: &Engine,
+    queue: &SqsQueue,
+    messages: Vec<selfheal_aws::QueueMessage>,
+    budget: Duration,
+) {
     if messages.is_empty() {
         return;
     }

@@ -19,7 +19,11 @@ fn plan_cases() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 10, "expected the plan cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 10,
+        "expected the plan cases, found {}",
+        cases.len()
+    );
     let bless = std::env::var_os("SELFHEAL_BLESS").is_some();
     let mut failures = Vec::new();
     for case in &cases {
@@ -39,8 +43,15 @@ fn plan_cases() {
             .args(extra.split_whitespace())
             .output()
             .expect("selfheal runs");
-        assert_eq!(out.status.code(), Some(0), "{}: {}", case.display(), String::from_utf8_lossy(&out.stderr));
-        let actual: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan prints JSON");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            case.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let actual: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("plan prints JSON");
         let expected_path = case.join("expected.json");
         if bless {
             let mut text = serde_json::to_string_pretty(&actual).expect("json");
@@ -49,7 +60,8 @@ fn plan_cases() {
             continue;
         }
         let expected: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(&expected_path).unwrap_or_else(|_| panic!("{} missing", expected_path.display())),
+            &std::fs::read_to_string(&expected_path)
+                .unwrap_or_else(|_| panic!("{} missing", expected_path.display())),
         )
         .expect("expected.json is JSON");
         if actual != expected {
@@ -62,11 +74,27 @@ fn plan_cases() {
         }
         // Every element has exactly the contract's fields.
         for a in actual["alerts"].as_array().expect("alerts array") {
-            let mut keys: Vec<&str> = a.as_object().expect("object").keys().map(String::as_str).collect();
+            let mut keys: Vec<&str> = a
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
             keys.sort_unstable();
             assert_eq!(
                 keys,
-                ["action", "alert", "commands", "instance_ids", "key", "reason", "role", "runbook", "source", "state"],
+                [
+                    "action",
+                    "alert",
+                    "commands",
+                    "instance_ids",
+                    "key",
+                    "reason",
+                    "role",
+                    "runbook",
+                    "source",
+                    "state"
+                ],
                 "{}",
                 case.display()
             );
@@ -85,7 +113,12 @@ fn the_handout_batch_plans_remediate_remediate_ignore_invalid() {
         .output()
         .expect("runs");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let actions: Vec<&str> = v["alerts"].as_array().expect("array").iter().map(|a| a["action"].as_str().unwrap_or("")).collect();
+    let actions: Vec<&str> = v["alerts"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| a["action"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(actions, ["remediate", "remediate", "ignore", "invalid"]);
     let invalid = &v["alerts"][3];
     for field in ["source", "alert", "role", "key", "runbook", "state"] {
@@ -100,16 +133,52 @@ fn plan_text_format_and_exit_codes() {
     let bin = env!("CARGO_BIN_EXE_selfheal");
     let rb = root().join("tests/fixtures/runbooks.json");
     let ev = root().join("tests/fixtures/sqs-batch.json");
-    let text = Command::new(bin).arg("plan").arg("--runbooks").arg(&rb).arg("--event").arg(&ev).output().expect("runs");
+    let text = Command::new(bin)
+        .arg("plan")
+        .arg("--runbooks")
+        .arg(&rb)
+        .arg("--event")
+        .arg(&ev)
+        .output()
+        .expect("runs");
     assert_eq!(text.status.code(), Some(0));
     let s = String::from_utf8_lossy(&text.stdout);
-    assert!(s.contains("action:  remediate") && s.contains("4 alert(s)"), "{s}");
-    let missing = Command::new(bin).arg("plan").arg("--runbooks").arg(&rb).args(["--event", "/nonexistent/event.json"]).output().expect("runs");
+    assert!(
+        s.contains("action:  remediate") && s.contains("4 alert(s)"),
+        "{s}"
+    );
+    let missing = Command::new(bin)
+        .arg("plan")
+        .arg("--runbooks")
+        .arg(&rb)
+        .args(["--event", "/nonexistent/event.json"])
+        .output()
+        .expect("runs");
     assert_eq!(missing.status.code(), Some(1));
-    let bad_rb = Command::new(bin).args(["plan", "--runbooks", "/nonexistent", "--event"]).arg(&ev).output().expect("runs");
+    let bad_rb = Command::new(bin)
+        .args(["plan", "--runbooks", "/nonexistent", "--event"])
+        .arg(&ev)
+        .output()
+        .expect("runs");
     assert_eq!(bad_rb.status.code(), Some(1));
-    let usage = Command::new(bin).args(["plan", "--event"]).arg(&ev).output().expect("runs");
-    assert_eq!(usage.status.code(), Some(2), "missing --runbooks is a usage error");
-    let fmt = Command::new(bin).arg("plan").arg("--runbooks").arg(&rb).arg("--event").arg(&ev).args(["--format", "yaml"]).output().expect("runs");
+    let usage = Command::new(bin)
+        .args(["plan", "--event"])
+        .arg(&ev)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "missing --runbooks is a usage error"
+    );
+    let fmt = Command::new(bin)
+        .arg("plan")
+        .arg("--runbooks")
+        .arg(&rb)
+        .arg("--event")
+        .arg(&ev)
+        .args(["--format", "yaml"])
+        .output()
+        .expect("runs");
     assert_eq!(fmt.status.code(), Some(2));
 }

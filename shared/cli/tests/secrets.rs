@@ -27,10 +27,10 @@ const TOKEN_PARAM: &str = "/selfheal/slack-bot-token";
 const LOUD: &str = "api:app_down:<!channel> *urgent* <https://evil.example|login>";
 
 const RUNBOOKS: &str = r#"{
-  "api:app_down": {"precheck": ["true"], "commands": ["systemctl restart app"], "verify": ["true"]},
-  "api:broken": {"commands": ["exit 3"]},
+  "api:app_down": {"precheck": ["true"], "commands": ["systemctl restart app"], "verify": ["true"], "max_concurrent": 10},
+  "api:broken": {"commands": ["exit 3"], "max_concurrent": 10},
   "api:dry": {"mode": "dry-run", "commands": ["echo would"]},
-  "api:blip": {"commands": ["echo never"]}
+  "api:blip": {"commands": ["echo never"], "max_concurrent": 10}
 }"#;
 
 /// moto, with one more patch on top of the project's launcher: a command whose script contains
@@ -87,7 +87,11 @@ impl StandIn {
                 }
             }
         });
-        Self { port, requests, stop }
+        Self {
+            port,
+            requests,
+            stop,
+        }
     }
 
     fn requests(&self) -> Vec<String> {
@@ -102,7 +106,12 @@ impl Drop for StandIn {
 }
 
 /// Reads one HTTP/1.1 request; answers it (or keeps the stream open, returned, for `Never`).
-fn serve_one(stream: TcpStream, reqs: &Mutex<Vec<String>>, answer: Answer, seen: usize) -> Option<TcpStream> {
+fn serve_one(
+    stream: TcpStream,
+    reqs: &Mutex<Vec<String>>,
+    answer: Answer,
+    seen: usize,
+) -> Option<TcpStream> {
     stream.set_nonblocking(false).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
@@ -134,7 +143,10 @@ fn serve_one(stream: TcpStream, reqs: &Mutex<Vec<String>>, answer: Answer, seen:
     let is_api = head.starts_with("POST /api/");
     let (status, text) = match (seen, is_api) {
         (0, _) => ("500 Internal Server Error", "oops".to_owned()),
-        (_, true) => ("200 OK", r#"{"ok":true,"channel":"C0CHANNEL","ts":"1700000000.000100"}"#.to_owned()),
+        (_, true) => (
+            "200 OK",
+            r#"{"ok":true,"channel":"C0CHANNEL","ts":"1700000000.000100"}"#.to_owned(),
+        ),
         (_, false) => ("200 OK", "ok".to_owned()),
     };
     let _ = write!(
@@ -157,7 +169,10 @@ fn moto_python() -> Option<PathBuf> {
 fn start_patched_moto(test: &str, dir: &std::path::Path) -> Option<Moto> {
     let required = std::env::var_os("SELFHEAL_REQUIRE_MOTO").is_some();
     let Some(python) = moto_python() else {
-        assert!(!required, "{test}: moto is required but no Python with moto was found (run `make test`)");
+        assert!(
+            !required,
+            "{test}: moto is required but no Python with moto was found (run `make test`)"
+        );
         eprintln!("skipping {test}: moto is not installed (run `make test` to install it)");
         return None;
     };
@@ -186,8 +201,24 @@ struct World {
 }
 
 async fn topic_with_capture(c: &AwsClients, name: &str) -> (String, String) {
-    let topic = c.sns.create_topic().name(name).send().await.expect("topic").topic_arn.expect("arn");
-    let url = c.sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url.expect("url");
+    let topic = c
+        .sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("arn");
+    let url = c
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
     let arn = c
         .sqs
         .get_queue_attributes()
@@ -197,9 +228,19 @@ async fn topic_with_capture(c: &AwsClients, name: &str) -> (String, String) {
         .await
         .expect("attributes")
         .attributes
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
         .expect("arn");
-    c.sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(arn).send().await.expect("subscribed");
+    c.sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .expect("subscribed");
     (topic, url)
 }
 
@@ -214,18 +255,54 @@ async fn world(test: &str) -> Option<World> {
     let (chat_topic, chat_queue) = topic_with_capture(&c, &unique("chat")).await;
     let (escalation_topic, escalation_queue) = topic_with_capture(&c, &unique("escalation")).await;
     for (name, value, kind) in [
-        ("/selfheal/mode", "enforce", aws_sdk_ssm::types::ParameterType::String),
-        (TOKEN_PARAM, TOKEN, aws_sdk_ssm::types::ParameterType::SecureString),
+        (
+            "/selfheal/mode",
+            "enforce",
+            aws_sdk_ssm::types::ParameterType::String,
+        ),
+        (
+            TOKEN_PARAM,
+            TOKEN,
+            aws_sdk_ssm::types::ParameterType::SecureString,
+        ),
     ] {
-        c.ssm.put_parameter().name(name).value(value).r#type(kind).overwrite(true).send().await.expect("parameter");
+        c.ssm
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(kind)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("parameter");
     }
     let api = run_instance(&url, &[("Role", "api")]);
     let untagged = run_instance(&url, &[]);
-    for (name, state) in [("api:app_down", "ALARM"), ("api:broken", "ALARM"), ("api:dry", "ALARM"), ("api:blip", "OK"), (LOUD, "ALARM")] {
+    for (name, state) in [
+        ("api:app_down", "ALARM"),
+        ("api:broken", "ALARM"),
+        ("api:dry", "ALARM"),
+        ("api:blip", "OK"),
+        (LOUD, "ALARM"),
+    ] {
         alarm(&c, name, &api, state).await;
     }
     let runbooks = write_runbooks(&dir, RUNBOOKS);
-    Some(World { _moto: moto, url, c, topic, queue, chat_queue, escalation_queue, chat_topic, escalation_topic, table, runbooks, api, untagged })
+    Some(World {
+        _moto: moto,
+        url,
+        c,
+        topic,
+        queue,
+        chat_queue,
+        escalation_queue,
+        chat_topic,
+        escalation_topic,
+        table,
+        runbooks,
+        api,
+        untagged,
+    })
 }
 
 struct Output {
@@ -245,10 +322,16 @@ impl World {
         cmd.env("SELFHEAL_TABLE", &self.table)
             .env("SELFHEAL_MODE_PARAM", "/selfheal/mode")
             .env("SELFHEAL_RUNBOOKS", &self.runbooks)
-            .env("SELFHEAL_SLACK_WEBHOOK_URL", format!("http://127.0.0.1:{port}/{WEBHOOK_SECRET_PATH}"))
+            .env(
+                "SELFHEAL_SLACK_WEBHOOK_URL",
+                format!("http://127.0.0.1:{port}/{WEBHOOK_SECRET_PATH}"),
+            )
             .env("SELFHEAL_SLACK_TOKEN_PARAM", TOKEN_PARAM)
             .env("SELFHEAL_SLACK_CHANNEL", "C0CHANNEL")
-            .env("SELFHEAL_SLACK_API_URL", format!("http://127.0.0.1:{port}/api"))
+            .env(
+                "SELFHEAL_SLACK_API_URL",
+                format!("http://127.0.0.1:{port}/api"),
+            )
             .env("SELFHEAL_CHAT_TOPIC_ARN", &self.chat_topic)
             .env("SELFHEAL_ESCALATION_TOPIC_ARN", &self.escalation_topic)
             .env("RUST_LOG", "debug")
@@ -261,12 +344,28 @@ impl World {
         let took = started.elapsed();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "serve failed ({:?}):\n{stdout}\n{}", out.status, tail(&stderr));
-        Output { stdout, stderr, took }
+        assert!(
+            out.status.success(),
+            "serve failed ({:?}):\n{stdout}\n{}",
+            out.status,
+            tail(&stderr)
+        );
+        Output {
+            stdout,
+            stderr,
+            took,
+        }
     }
 
     async fn publish(&self, message: &str) {
-        self.c.sns.publish().topic_arn(&self.topic).message(message).send().await.expect("published");
+        self.c
+            .sns
+            .publish()
+            .topic_arn(&self.topic)
+            .message(message)
+            .send()
+            .await
+            .expect("published");
     }
 
     async fn set_mode(&self, mode: &str) {
@@ -286,7 +385,15 @@ impl World {
     async fn drain(&self, queue: &str) -> Vec<String> {
         let mut all = Vec::new();
         loop {
-            let out = self.c.sqs.receive_message().queue_url(queue).max_number_of_messages(10).send().await.expect("receive");
+            let out = self
+                .c
+                .sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
             let msgs = out.messages.unwrap_or_default();
             if msgs.is_empty() {
                 break;
@@ -294,7 +401,14 @@ impl World {
             for m in msgs {
                 all.push(m.body.clone().unwrap_or_default());
                 if let Some(h) = m.receipt_handle() {
-                    self.c.sqs.delete_message().queue_url(queue).receipt_handle(h).send().await.expect("delete");
+                    self.c
+                        .sqs
+                        .delete_message()
+                        .queue_url(queue)
+                        .receipt_handle(h)
+                        .send()
+                        .await
+                        .expect("delete");
                 }
             }
         }
@@ -306,7 +420,15 @@ impl World {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self.c.dynamodb.scan().table_name(&self.table).set_exclusive_start_key(start).send().await.expect("scan");
+            let out = self
+                .c
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
             for item in out.items.unwrap_or_default() {
                 items.push(selfheal_aws::dynamo_store::item_to_json(&item).to_string());
             }
@@ -321,13 +443,17 @@ impl World {
     /// Every SSM command, as debug text (comment, parameters, …).
     async fn commands(&self) -> Vec<String> {
         let out = self.c.ssm.list_commands().send().await.expect("commands");
-        out.commands.unwrap_or_default().iter().map(|c| format!("{c:?}")).collect()
+        out.commands
+            .unwrap_or_default()
+            .iter()
+            .map(|c| format!("{c:?}"))
+            .collect()
     }
 }
 
 fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
+    lines[lines.len().saturating_sub(8)..].join("\n")
 }
 
 /// The forms in which a secret could leak: whole, its distinctive middle, URL-encoded.
@@ -345,8 +471,15 @@ fn assert_clean(what: &str, text: &str) {
     for secret in [WEBHOOK_SECRET_PATH, TOKEN] {
         for form in forms(secret) {
             if let Some(at) = text.find(&form) {
-                let from = text[..at].char_indices().rev().nth(200).map_or(0, |(i, _)| i);
-                panic!("{what} contains a secret ({form:?}) near: …{}…", &text[from..(at + form.len()).min(text.len())]);
+                let from = text[..at]
+                    .char_indices()
+                    .rev()
+                    .nth(200)
+                    .map_or(0, |(i, _)| i);
+                panic!(
+                    "{what} contains a secret ({form:?}) near: …{}…",
+                    &text[from..(at + form.len()).min(text.len())]
+                );
             }
         }
     }
@@ -356,7 +489,8 @@ fn assert_clean(what: &str, text: &str) {
 /// written). Once it does, the stand-in must have received the announcements; before, only the
 /// absence of secrets is asserted.
 fn serve_wires_slack() -> bool {
-    std::fs::read_to_string(root().join("shared/cli/src/serve_cmd.rs")).is_ok_and(|s| s.contains("chat_sinks"))
+    std::fs::read_to_string(root().join("shared/cli/src/serve_cmd.rs"))
+        .is_ok_and(|s| s.contains("chat_sinks"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -364,9 +498,19 @@ async fn no_path_leaks_the_webhook_url_or_the_bot_token() {
     let test = "no_path_leaks_the_webhook_url_or_the_bot_token";
     let Some(w) = world(test).await else { return };
     let slack = StandIn::start(Answer::FailThenOk);
-    let healed = alarm_message("api:app_down", &w.api, "ALARM", "2026-11-23T01:00:00.000+0000");
+    let healed = alarm_message(
+        "api:app_down",
+        &w.api,
+        "ALARM",
+        "2026-11-23T01:00:00.000+0000",
+    );
     // Alerts that try to get secrets echoed back: the environment variable names in the text.
-    let nosy = alarm_message("api:$SELFHEAL_SLACK_WEBHOOK_URL", &w.api, "ALARM", "${SELFHEAL_SLACK_TOKEN_PARAM}");
+    let nosy = alarm_message(
+        "api:$SELFHEAL_SLACK_WEBHOOK_URL",
+        &w.api,
+        "ALARM",
+        "${SELFHEAL_SLACK_TOKEN_PARAM}",
+    );
     for m in [
         healed.clone(),
         alarm_message(LOUD, &w.api, "ALARM", "t-loud"),
@@ -384,32 +528,66 @@ async fn no_path_leaks_the_webhook_url_or_the_bot_token() {
     }
     let mut outputs = vec![w.serve(slack.port, false)];
     let out = &outputs[0].stdout;
-    for outcome in ["healed", "failed", "dry-run", "recovered", "no-runbook", "unresolved", "invalid"] {
-        assert!(out.contains(&format!(" {outcome} ")), "{outcome} missing from:\n{out}\n{}", tail(&outputs[0].stderr));
+    for outcome in [
+        "healed",
+        "failed",
+        "dry-run",
+        "recovered",
+        "no-runbook",
+        "unresolved",
+        "invalid",
+    ] {
+        assert!(
+            out.contains(&format!(" {outcome} ")),
+            "{outcome} missing from:\n{out}\n{}",
+            tail(&outputs[0].stderr)
+        );
     }
     // Duplicate, then the kill switch, with JSON logs this time.
     w.publish(&healed).await;
     outputs.push(w.serve(slack.port, true));
-    assert!(outputs[1].stdout.contains(" duplicate deleted"), "{}", outputs[1].stdout);
+    assert!(
+        outputs[1].stdout.contains(" duplicate deleted"),
+        "{}",
+        outputs[1].stdout
+    );
     w.set_mode("off").await;
-    w.publish(&alarm_message("api:app_down", &w.api, "ALARM", "t-killed")).await;
+    w.publish(&alarm_message("api:app_down", &w.api, "ALARM", "t-killed"))
+        .await;
     outputs.push(w.serve(slack.port, false));
-    assert!(outputs[2].stdout.contains(" killed deleted"), "{}", outputs[2].stdout);
+    assert!(
+        outputs[2].stdout.contains(" killed deleted"),
+        "{}",
+        outputs[2].stdout
+    );
 
     for (n, o) in outputs.iter().enumerate() {
-        assert!(o.stderr.lines().count() > 5, "debug logging produced almost nothing: {}", o.stderr);
+        assert!(
+            o.stderr.lines().count() > 5,
+            "debug logging produced almost nothing: {}",
+            o.stderr
+        );
         assert_clean(&format!("stdout of run {n}"), &o.stdout);
         assert_clean(&format!("stderr (RUST_LOG=debug) of run {n}"), &o.stderr);
     }
     let items = w.table_items().await;
-    assert!(items.iter().any(|i| i.contains("\"failed\"")), "the failed path was recorded");
+    assert!(
+        items.iter().any(|i| i.contains("\"failed\"")),
+        "the failed path was recorded"
+    );
     for i in &items {
         assert_clean("a state table item", i);
     }
     let chat = w.drain(&w.chat_queue).await;
     let escalations = w.drain(&w.escalation_queue).await;
-    assert!(!chat.is_empty(), "the chat topic received the announcements");
-    assert!(!escalations.is_empty(), "failed and unresolved were escalated");
+    assert!(
+        !chat.is_empty(),
+        "the chat topic received the announcements"
+    );
+    assert!(
+        !escalations.is_empty(),
+        "failed and unresolved were escalated"
+    );
     for m in chat.iter().chain(&escalations) {
         assert_clean("an SNS chat/escalation payload", m);
     }
@@ -423,14 +601,26 @@ async fn no_path_leaks_the_webhook_url_or_the_bot_token() {
     for r in &received {
         let body = r.split_once("\r\n\r\n").map_or("", |(_, b)| b);
         assert_clean("a body sent to Slack", body);
-        assert!(!body.contains("<!channel>"), "an alert pinged the channel: {body}");
-        assert!(!body.contains("<https://evil.example"), "an alert forged a link: {body}");
+        assert!(
+            !body.contains("<!channel>"),
+            "an alert pinged the channel: {body}"
+        );
+        assert!(
+            !body.contains("<https://evil.example"),
+            "an alert forged a link: {body}"
+        );
     }
     if serve_wires_slack() {
-        assert!(!received.is_empty(), "serve wires the Slack sinks, yet the stand-in received nothing");
+        assert!(
+            !received.is_empty(),
+            "serve wires the Slack sinks, yet the stand-in received nothing"
+        );
     } else {
         // Reception not asserted: `selfheal serve` does not build the Slack sinks yet.
-        eprintln!("{test}: note: serve does not wire Slack yet; {} requests reached the stand-in", received.len());
+        eprintln!(
+            "{test}: note: serve does not wire Slack yet; {} requests reached the stand-in",
+            received.len()
+        );
     }
 }
 
@@ -439,12 +629,28 @@ async fn a_silent_slack_endpoint_neither_blocks_nor_leaks() {
     let test = "a_silent_slack_endpoint_neither_blocks_nor_leaks";
     let Some(w) = world(test).await else { return };
     let slack = StandIn::start(Answer::Never);
-    w.publish(&alarm_message("api:app_down", &w.api, "ALARM", "t-silent")).await;
-    w.publish(&alarm_message("api:broken", &w.api, "ALARM", "t-silent-failed")).await;
+    w.publish(&alarm_message("api:app_down", &w.api, "ALARM", "t-silent"))
+        .await;
+    w.publish(&alarm_message(
+        "api:broken",
+        &w.api,
+        "ALARM",
+        "t-silent-failed",
+    ))
+    .await;
     let o = w.serve(slack.port, false);
-    assert!(o.stdout.contains(" healed deleted"), "{}\n{}", o.stdout, tail(&o.stderr));
+    assert!(
+        o.stdout.contains(" healed deleted"),
+        "{}\n{}",
+        o.stdout,
+        tail(&o.stderr)
+    );
     assert!(o.stdout.contains(" failed deleted"), "{}", o.stdout);
-    assert!(o.took < Duration::from_secs(90), "a silent chat endpoint held serve for {:?}", o.took);
+    assert!(
+        o.took < Duration::from_secs(90),
+        "a silent chat endpoint held serve for {:?}",
+        o.took
+    );
     assert_clean("stdout", &o.stdout);
     assert_clean("stderr (RUST_LOG=debug)", &o.stderr);
     for i in w.table_items().await {

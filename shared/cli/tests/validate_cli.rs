@@ -19,9 +19,18 @@ fn validate(path: &Path) -> std::process::Output {
 #[test]
 fn shipped_runbooks_are_valid() {
     let out = validate(&root().join("runbooks"));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(out.stdout.is_empty());
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -38,8 +47,16 @@ fn default_path_is_runbooks_dir() {
 fn problems_from_several_files_all_reported_on_stdout() {
     let dir = std::env::temp_dir().join(format!("selfheal-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
-    std::fs::write(dir.join("a.json"), "{\n  \"web:x\": {\"commands\": [\"ok\"]},\n  \"bad key\": {\"commands\": [\"x\"]}\n}\n").expect("write");
-    std::fs::write(dir.join("b.json"), "{\n  \"web:x\": {\"commands\": [\"again\"], \"retries\": 3}\n}\n").expect("write");
+    std::fs::write(
+        dir.join("a.json"),
+        "{\n  \"web:x\": {\"commands\": [\"ok\"]},\n  \"bad key\": {\"commands\": [\"x\"]}\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("b.json"),
+        "{\n  \"web:x\": {\"commands\": [\"again\"], \"retries\": 3}\n}\n",
+    )
+    .expect("write");
     std::fs::write(dir.join("c.schema.json"), "not even json").expect("write");
     let out = validate(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -48,8 +65,16 @@ fn problems_from_several_files_all_reported_on_stdout() {
     let a = dir.join("a.json").display().to_string();
     let b = dir.join("b.json").display().to_string();
     assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines[0].starts_with(&format!("{a}:3:3: invalid runbook key \"bad key\"")), "{stdout}");
-    assert!(lines[1].starts_with(&format!("{b}:2:3: duplicate key \"web:x\" (first defined at {a}:2:3)")), "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!("{a}:3:3: invalid runbook key \"bad key\"")),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "{b}:2:3: duplicate key \"web:x\" (first defined at {a}:2:3)"
+        )),
+        "{stdout}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -58,7 +83,11 @@ fn warnings_go_to_stderr_and_do_not_fail() {
     let dir = std::env::temp_dir().join(format!("selfheal-warn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
     let f = dir.join("slow.json");
-    std::fs::write(&f, r#"{"a:b": {"commands": ["x"], "timeout_seconds": 900}}"#).expect("write");
+    std::fs::write(
+        &f,
+        r#"{"a:b": {"commands": ["x"], "timeout_seconds": 900}}"#,
+    )
+    .expect("write");
     let out = validate(&f);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
@@ -70,16 +99,25 @@ fn warnings_go_to_stderr_and_do_not_fail() {
 fn unreadable_path_and_usage_errors() {
     let out = validate(Path::new("/nonexistent/runbooks"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("/nonexistent/runbooks:1:1: cannot read"));
-    let usage = Command::new(env!("CARGO_BIN_EXE_selfheal")).args(["validate", "a", "b"]).output().expect("runs");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("/nonexistent/runbooks:1:1: cannot read")
+    );
+    let usage = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["validate", "a", "b"])
+        .output()
+        .expect("runs");
     assert_eq!(usage.status.code(), Some(2));
-    let unknown = Command::new(env!("CARGO_BIN_EXE_selfheal")).args(["validate", "--bogus"]).output().expect("runs");
+    let unknown = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["validate", "--bogus"])
+        .output()
+        .expect("runs");
     assert_eq!(unknown.status.code(), Some(2));
 }
 
 #[test]
 fn committed_schema_matches_the_rust_model() {
-    let committed = std::fs::read_to_string(root().join("runbooks/runbooks.schema.json")).expect("schema committed");
+    let committed = std::fs::read_to_string(root().join("runbooks/runbooks.schema.json"))
+        .expect("schema committed");
     assert_eq!(
         committed,
         selfheal_core::runbook::schema_json(),

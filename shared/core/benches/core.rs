@@ -32,9 +32,15 @@ fn batch_of(n: usize) -> String {
 }
 
 fn benches(c: &mut Criterion) {
-    let map = load(&[RunbookSource { name: "r.json", text: RUNBOOKS }], &LoadOptions::default())
-        .expect("valid")
-        .0;
+    let map = load(
+        &[RunbookSource {
+            name: "r.json",
+            text: RUNBOOKS,
+        }],
+        &LoadOptions::default(),
+    )
+    .expect("valid")
+    .0;
     c.bench_function("parse+decide one SNS-wrapped alarm", |b| {
         b.iter(|| {
             let r = parse_body(black_box(ENVELOPE), Some("m1"));
@@ -58,8 +64,14 @@ fn benches(c: &mut Criterion) {
     let big = big_map(1000);
     c.bench_function("load+validate 1000-entry runbook map", |b| {
         b.iter(|| {
-            let m = load(&[RunbookSource { name: "big.json", text: black_box(&big) }], &LoadOptions::default())
-                .expect("valid");
+            let m = load(
+                &[RunbookSource {
+                    name: "big.json",
+                    text: black_box(&big),
+                }],
+                &LoadOptions::default(),
+            )
+            .expect("valid");
             black_box(m.0.len())
         })
     });

@@ -70,7 +70,11 @@ impl<'m> Decision<'m> {
 
 /// Decides what to do with `alert`. `looked_up_role` is the instance's role tag (or `--role`
 /// offline); the alert's own role (explicit field or `ROLE:ALERT` alarm name) wins over it.
-pub fn decide<'m>(alert: &Alert, map: &'m RunbookMap, looked_up_role: Option<&str>) -> Decision<'m> {
+pub fn decide<'m>(
+    alert: &Alert,
+    map: &'m RunbookMap,
+    looked_up_role: Option<&str>,
+) -> Decision<'m> {
     let role = alert.role.as_deref().or(looked_up_role).map(str::to_owned);
     let key = role.as_deref().map(|r| format!("{r}:{}", alert.alert));
     let runbook = role.as_deref().and_then(|r| map.lookup(r, &alert.alert));

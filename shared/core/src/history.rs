@@ -33,4 +33,3 @@ pub struct HistoryRecord {
     pub output_tail: Option<String>,
     pub expires_at: i64,
 }
-

@@ -13,7 +13,10 @@ impl InstanceId {
         let ok = raw
             .strip_prefix("i-")
             .filter(|hex| hex.len() == 8 || hex.len() == 17)
-            .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            .is_some_and(|hex| {
+                hex.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            });
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -48,8 +51,17 @@ mod tests {
     #[test]
     fn rejects_everything_else() {
         for bad in [
-            "", "i-", "i-0123abc", "i-0123ABCD", "i-0c51f9f1213e6315", "i-0c51f9f1213e631599",
-            "x-0123abcd", "i-0123abcg", " i-0123abcd", "i-0123abcd;rm", "i-0123abcd\n",
+            "",
+            "i-",
+            "i-0123abc",
+            "i-0123ABCD",
+            "i-0c51f9f1213e6315",
+            "i-0c51f9f1213e631599",
+            "x-0123abcd",
+            "i-0123abcg",
+            " i-0123abcd",
+            "i-0123abcd;rm",
+            "i-0123abcd\n",
         ] {
             assert!(InstanceId::parse(bad).is_err(), "{bad:?} accepted");
         }

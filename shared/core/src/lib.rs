@@ -9,6 +9,7 @@
 //! deterministic and tested with data-driven fixtures.
 
 pub mod alert;
+pub mod approval;
 pub mod decide;
 pub mod history;
 pub mod ingest;

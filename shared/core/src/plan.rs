@@ -96,7 +96,8 @@ pub fn render_text(plan: &Plan) -> String {
             what,
             on,
             item.source.map_or("?", Source::as_str),
-            item.state.map_or(String::new(), |s| format!(", {}", s.as_str()))
+            item.state
+                .map_or(String::new(), |s| format!(", {}", s.as_str()))
         );
         let _ = writeln!(out, "   action:  {}", item.action.as_str());
         if let Some(rb) = &item.runbook {

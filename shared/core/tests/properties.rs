@@ -48,12 +48,24 @@ fn map() -> selfheal_core::RunbookMap {
 }
 
 fn arb_alert() -> impl Strategy<Value = Alert> {
-    let state = prop_oneof![Just(AlarmState::Alarm), Just(AlarmState::Ok), Just(AlarmState::InsufficientData)];
-    let role = prop_oneof![Just(None), Just(Some("web".to_owned())), Just(Some("db".to_owned())), Just(Some("x".to_owned()))];
+    let state = prop_oneof![
+        Just(AlarmState::Alarm),
+        Just(AlarmState::Ok),
+        Just(AlarmState::InsufficientData)
+    ];
+    let role = prop_oneof![
+        Just(None),
+        Just(Some("web".to_owned())),
+        Just(Some("db".to_owned())),
+        Just(Some("x".to_owned()))
+    ];
     let alert = prop_oneof![Just("a"), Just("b"), Just("c"), Just("zz")];
     let ids = proptest::collection::vec("i-[0-9a-f]{8}", 0..3);
     (state, role, alert, ids, any::<bool>()).prop_map(|(state, role, alert, ids, composite)| {
-        let instance_ids: Vec<InstanceId> = ids.iter().filter_map(|i| InstanceId::parse(i).ok()).collect();
+        let instance_ids: Vec<InstanceId> = ids
+            .iter()
+            .filter_map(|i| InstanceId::parse(i).ok())
+            .collect();
         Alert {
             source: Source::Generic,
             alert: alert.to_owned(),

@@ -2,7 +2,9 @@
 //! to the queue. The Lambda and `selfheal serve` both call [`Engine::process_batch`].
 
 use crate::outcome::Outcome;
-use crate::ports::{Alarms, Chat, Clock, EpochMillis, Escalator, Executor, ModeSource, StateStore, Tags};
+use crate::ports::{
+    Alarms, Chat, Clock, EpochMillis, Escalator, Executor, ModeSource, StateStore, Tags,
+};
 use selfheal_core::RunbookMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +81,7 @@ pub struct Engine {
     pub(crate) ports: Ports,
     pub(crate) runbooks: Arc<RunbookMap>,
     pub(crate) settings: Arc<EngineSettings>,
+    pub(crate) metrics: Arc<dyn crate::metrics::MetricsSink>,
 }
 
 impl Engine {
@@ -87,7 +90,14 @@ impl Engine {
             ports,
             runbooks,
             settings: Arc::new(settings),
+            metrics: Arc::new(crate::metrics::NoMetrics),
         }
+    }
+
+    /// Sends EMF metric lines to `sink` (the Lambda: stdout).
+    pub fn with_metrics(mut self, sink: Arc<dyn crate::metrics::MetricsSink>) -> Self {
+        self.metrics = sink;
+        self
     }
 
     /// Opens connections before the first alert (reads the kill switch once), so the first
@@ -120,6 +130,10 @@ impl Engine {
                 }
             }
         });
-        futures::future::join_all(futures).await
+        let results = futures::future::join_all(futures).await;
+        for line in crate::metrics::batch_lines(&results, self.ports.clock.now_ms()) {
+            self.metrics.emit(&line);
+        }
+        results
     }
 }

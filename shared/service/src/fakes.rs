@@ -166,9 +166,14 @@ fn take_one(counter: &AtomicU32) -> bool {
 impl Executor for FakeExecutor {
     async fn send(&self, req: &CommandRequest) -> Result<Sent, PortError> {
         if take_one(&self.fail_sends) {
-            return Err(PortError::Transient("ThrottlingException: Rate exceeded".into()));
+            return Err(PortError::Transient(
+                "ThrottlingException: Rate exceeded".into(),
+            ));
         }
-        if lock(&self.unmanaged).iter().any(|i| i == req.instance.as_str()) {
+        if lock(&self.unmanaged)
+            .iter()
+            .any(|i| i == req.instance.as_str())
+        {
             return Ok(Sent::InvalidInstance("InvalidInstanceId".into()));
         }
         let id = format!("cmd-{:06}", self.next_id.fetch_add(1, Ordering::SeqCst));
@@ -206,7 +211,9 @@ impl Executor for FakeExecutor {
             });
         };
         if &r.instance != instance {
-            return Err(PortError::Permanent("InvalidInstanceId for this command".into()));
+            return Err(PortError::Permanent(
+                "InvalidInstanceId for this command".into(),
+            ));
         }
         if r.polls < r.plan.running_polls {
             r.polls += 1;
@@ -237,7 +244,11 @@ impl Executor for FakeExecutor {
     ) -> Result<Option<String>, PortError> {
         Ok(lock(&self.sent)
             .iter()
-            .find(|s| s.request.comment == comment && &s.request.instance == instance && s.at_ms >= since - 5_000)
+            .find(|s| {
+                s.request.comment == comment
+                    && &s.request.instance == instance
+                    && s.at_ms >= since - 5_000
+            })
             .map(|s| s.command_id.clone()))
     }
 }
@@ -274,7 +285,10 @@ impl FakeStore {
     pub fn history(&self) -> Vec<HistoryRecord> {
         let mut by_key: Vec<HistoryRecord> = Vec::new();
         for r in lock(&self.history).iter() {
-            if let Some(existing) = by_key.iter_mut().find(|e| e.day == r.day && e.sort == r.sort) {
+            if let Some(existing) = by_key
+                .iter_mut()
+                .find(|e| e.day == r.day && e.sort == r.sort)
+            {
                 *existing = r.clone();
             } else {
                 by_key.push(r.clone());
@@ -313,7 +327,9 @@ impl StateStore for FakeStore {
             let claims = lock(&self.claims);
             if let Some(c) = claims.get(&claim.identity) {
                 if c.command_id.is_none() {
-                    return Err(PortError::Transient("crash before the command id was saved".into()));
+                    return Err(PortError::Transient(
+                        "crash before the command id was saved".into(),
+                    ));
                 }
             }
             drop(claims);
@@ -385,7 +401,12 @@ impl StateStore for FakeStore {
         Ok(())
     }
 
-    async fn take_fleet_slot(&self, holder: &str, max: u32, now: EpochMillis) -> Result<bool, PortError> {
+    async fn take_fleet_slot(
+        &self,
+        holder: &str,
+        max: u32,
+        now: EpochMillis,
+    ) -> Result<bool, PortError> {
         self.check()?;
         let mut fleet = lock(&self.fleet);
         fleet.retain(|_, t| *t > now - 3_600_000);

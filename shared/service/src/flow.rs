@@ -8,7 +8,9 @@ use crate::ports::{
     Announcement, AnnouncementKind, Claim, ClaimAttempt, ClaimState, EpochMillis, GlobalMode,
     HistoryRecord, PortError,
 };
-use selfheal_core::{claim_id, decide, parse_body, Action, AlarmState, Alert, RunbookEntry, Source};
+use selfheal_core::{
+    claim_id, decide, parse_body, Action, AlarmState, Alert, RunbookEntry, Source,
+};
 
 /// Everything known about the alert being handled.
 pub(crate) struct Case<'a> {
@@ -127,22 +129,29 @@ impl Engine {
             Some(t) if t == resolved => {}
             Some(t) => {
                 let why = format!("the instance's role tag is {t:?}, but the alert is for role {resolved:?}: nothing runs");
-                return self.finish_unclaimed(&case, Outcome::Unresolved, Ending::because(why)).await;
+                return self
+                    .finish_unclaimed(&case, Outcome::Unresolved, Ending::because(why))
+                    .await;
             }
             None => {
                 let why = "the instance has no role tag (or SSM cannot see it): nothing runs";
-                return self.finish_unclaimed(&case, Outcome::Unresolved, Ending::because(why)).await;
+                return self
+                    .finish_unclaimed(&case, Outcome::Unresolved, Ending::because(why))
+                    .await;
             }
         }
         // Kill switch.
         let mode = self.ports.mode.mode().await;
         if mode == GlobalMode::Off {
             let why = "the global mode is off (kill switch): nothing runs";
-            return self.finish_unclaimed(&case, Outcome::Killed, Ending::because(why)).await;
+            return self
+                .finish_unclaimed(&case, Outcome::Killed, Ending::because(why))
+                .await;
         }
         case.dry_run = mode == GlobalMode::DryRun || decision.action == Action::DryRun;
         // Exactly once: claim the alert's identity before anything is sent.
         let owner = format!("{}/{}", self.settings.owner, r.message_id);
+        crate::failpoints::failpoint("before-claim");
         let Some(claim) = self.take_claim(&case, &owner).await? else {
             return Ok(Outcome::Retry);
         };
@@ -152,7 +161,9 @@ impl Engine {
                 return self.record_duplicate(&case, &c).await;
             }
         };
-        self.run_claimed(&case, claim, decision.action, deadline).await
+        crate::failpoints::failpoint("after-claim");
+        self.run_claimed(&case, claim, decision.action, deadline)
+            .await
     }
 
     /// Claims the identity, or takes over a claim whose owner is gone. `None`: someone else is
@@ -176,7 +187,10 @@ impl Engine {
         match self.ports.store.claim(&fresh).await? {
             ClaimAttempt::Won(c) => Ok(Some(Claimed::Mine(c))),
             ClaimAttempt::Exists(existing) => {
-                if matches!(existing.state, ClaimState::Done | ClaimState::AwaitingApproval) {
+                if matches!(
+                    existing.state,
+                    ClaimState::Done | ClaimState::AwaitingApproval
+                ) {
                     return Ok(Some(Claimed::AlreadyDone(existing)));
                 }
                 if existing.owner_until_ms > now {
@@ -187,7 +201,12 @@ impl Engine {
                 mine.owner = owner.to_owned();
                 mine.owner_until_ms = now + self.lease_ms();
                 mine.version = existing.version + 1;
-                if self.ports.store.update_claim(&mine, existing.version).await? {
+                if self
+                    .ports
+                    .store
+                    .update_claim(&mine, existing.version)
+                    .await?
+                {
                     Ok(Some(Claimed::Mine(mine)))
                 } else {
                     Ok(None)
@@ -196,14 +215,25 @@ impl Engine {
         }
     }
 
-    async fn record_duplicate(&self, case: &Case<'_>, existing: &Claim) -> Result<Outcome, PortError> {
+    async fn record_duplicate(
+        &self,
+        case: &Case<'_>,
+        existing: &Claim,
+    ) -> Result<Outcome, PortError> {
         let why = format!(
             "this alert was already handled (claim {}, {}): nothing runs twice",
             claim_id(&existing.identity),
             existing.outcome.as_deref().unwrap_or("awaiting approval")
         );
         let sort = format!("{}#dup#{}", claim_id(&case.alert.identity), case.message_id);
-        let rec = self.history(&sort, case.received_at, None, self.fields(case), Outcome::Duplicate, &Ending::because(why));
+        let rec = self.history(
+            &sort,
+            case.received_at,
+            None,
+            self.fields(case),
+            Outcome::Duplicate,
+            &Ending::because(why),
+        );
         self.ports.store.put_history(&rec).await?;
         Ok(Outcome::Duplicate)
     }
@@ -216,10 +246,24 @@ impl Engine {
         ending: Ending,
     ) -> Result<Outcome, PortError> {
         let sort = claim_id(&case.alert.identity);
-        let rec = self.history(&sort, case.received_at, None, self.fields(case), outcome, &ending);
+        let rec = self.history(
+            &sort,
+            case.received_at,
+            None,
+            self.fields(case),
+            outcome,
+            &ending,
+        );
         self.ports.store.put_history(&rec).await?;
         if outcome.escalates() {
-            let a = self.announcement(case, AnnouncementKind::Result, Some(outcome), &ending, None, &[]);
+            let a = self.announcement(
+                case,
+                AnnouncementKind::Result,
+                Some(outcome),
+                &ending,
+                None,
+                &[],
+            );
             self.ports.escalator.escalate(&a).await;
             self.ports.chat.announce(&a).await;
         }
@@ -238,8 +282,17 @@ impl Engine {
         holds_lease: bool,
     ) -> Result<Outcome, PortError> {
         let sort = claim_id(&case.alert.identity);
-        let rec = self.history(&sort, claim.claimed_at_ms, Some(&claim), self.fields(case), outcome, &ending);
+        let rec = self.history(
+            &sort,
+            claim.claimed_at_ms,
+            Some(&claim),
+            self.fields(case),
+            outcome,
+            &ending,
+        );
+        crate::failpoints::failpoint("before-history");
         self.ports.store.put_history(&rec).await?;
+        crate::failpoints::failpoint("after-history");
         let expected = claim.version;
         claim.state = ClaimState::Done;
         claim.outcome = Some(outcome.as_str().to_owned());
@@ -250,16 +303,29 @@ impl Engine {
         }
         if holds_lease {
             if let Some(role) = &case.role {
-                if let Err(e) = self.ports.store.release_lease(role, &claim_id(&claim.identity)).await {
+                if let Err(e) = self
+                    .ports
+                    .store
+                    .release_lease(role, &claim_id(&claim.identity))
+                    .await
+                {
                     tracing::warn!(error = %e, "lease release failed; it expires on its own");
                 }
             }
         }
-        let a = self.announcement(case, AnnouncementKind::Result, Some(outcome), &ending, Some(&claim), &[]);
+        let a = self.announcement(
+            case,
+            AnnouncementKind::Result,
+            Some(outcome),
+            &ending,
+            Some(&claim),
+            &[],
+        );
         self.ports.chat.announce(&a).await;
         if outcome.escalates() {
             self.ports.escalator.escalate(&a).await;
         }
+        crate::failpoints::failpoint("after-finish");
         Ok(outcome)
     }
 

@@ -5,16 +5,18 @@
 //! What it is not: it holds no AWS SDK code (that is `selfheal-aws`) and reads no wall clock
 //! directly (time comes from the [`ports::Clock`] port).
 
-pub mod runbook_files;
-pub mod ports;
 pub mod engine;
+pub mod failpoints;
 mod flow;
 pub mod outcome;
+pub mod ports;
 mod run;
+pub mod runbook_files;
 pub mod script;
 
 pub use engine::{Engine, EngineSettings, InboundRecord, Ports, RecordResult};
 pub use flow::day_string;
 pub use outcome::Outcome;
-pub mod fakes;
 pub mod chat;
+pub mod fakes;
+pub mod metrics;

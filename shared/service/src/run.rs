@@ -11,7 +11,6 @@ use crate::ports::{
 use crate::script::wrap;
 use selfheal_core::{claim_id, Action, AlarmState, RunbookEntry};
 
-
 /// How one phase ended.
 pub(crate) struct PhaseEnd {
     pub outcome: Option<Outcome>,
@@ -30,7 +29,13 @@ impl Engine {
     ) -> Result<Outcome, PortError> {
         let Some(entry) = case.entry else {
             return self
-                .finish_claimed(case, claim, Outcome::NoRunbook, Ending::because("no runbook"), false)
+                .finish_claimed(
+                    case,
+                    claim,
+                    Outcome::NoRunbook,
+                    Ending::because("no runbook"),
+                    false,
+                )
                 .await;
         };
         let instance = case
@@ -43,14 +48,23 @@ impl Engine {
         let resuming = claim.phase.is_some();
 
         if case.dry_run && !resuming {
-            let a = self.announcement(case, AnnouncementKind::Start, None, &Ending::because("dry-run: nothing runs"), Some(&claim), &entry.commands);
+            let a = self.announcement(
+                case,
+                AnnouncementKind::Start,
+                None,
+                &Ending::because("dry-run: nothing runs"),
+                Some(&claim),
+                &entry.commands,
+            );
             self.ports.chat.announce(&a).await;
             let why = format!(
                 "dry-run: would run {} command(s) of {} on {instance}; nothing ran",
                 entry.commands.len(),
                 case.runbook_key.unwrap_or("?")
             );
-            return self.finish_claimed(case, claim, Outcome::DryRun, Ending::because(why), false).await;
+            return self
+                .finish_claimed(case, claim, Outcome::DryRun, Ending::because(why), false)
+                .await;
         }
 
         // Attempt budget: counted once per claim.
@@ -75,7 +89,13 @@ impl Engine {
                         entry.max_attempts, entry.window_minutes
                     );
                     return self
-                        .finish_claimed(case, claim, Outcome::BudgetExhausted, Ending::because(why), false)
+                        .finish_claimed(
+                            case,
+                            claim,
+                            Outcome::BudgetExhausted,
+                            Ending::because(why),
+                            false,
+                        )
                         .await;
                 }
             }
@@ -90,7 +110,10 @@ impl Engine {
             .acquire_lease(&role, &holder, entry.max_concurrent, now, until)
             .await?
         {
-            let why = format!("role {role} already runs {} remediation(s), its max_concurrent", entry.max_concurrent);
+            let why = format!(
+                "role {role} already runs {} remediation(s), its max_concurrent",
+                entry.max_concurrent
+            );
             return self.capacity_wait(case, claim, why, false).await;
         }
         match self
@@ -122,16 +145,42 @@ impl Engine {
                     }
                     Ok(None) => {
                         let why = format!("alarm {name:?} cannot be found: nothing runs");
-                        return self.finish_claimed(case, claim, Outcome::Unresolved, Ending::because(why), true).await;
+                        return self
+                            .finish_claimed(
+                                case,
+                                claim,
+                                Outcome::Unresolved,
+                                Ending::because(why),
+                                true,
+                            )
+                            .await;
                     }
                     Ok(Some(state)) if state != AlarmState::Alarm => {
-                        let why = format!("the alarm is {} again: a blip that recovered, nothing runs", state.as_str());
-                        return self.finish_claimed(case, claim, Outcome::Recovered, Ending::because(why), true).await;
+                        let why = format!(
+                            "the alarm is {} again: a blip that recovered, nothing runs",
+                            state.as_str()
+                        );
+                        return self
+                            .finish_claimed(
+                                case,
+                                claim,
+                                Outcome::Recovered,
+                                Ending::because(why),
+                                true,
+                            )
+                            .await;
                     }
                     Ok(Some(_)) => {}
                 }
             }
-            let a = self.announcement(case, AnnouncementKind::Start, None, &Ending::because("starting"), Some(&claim), &entry.commands);
+            let a = self.announcement(
+                case,
+                AnnouncementKind::Start,
+                None,
+                &Ending::because("starting"),
+                Some(&claim),
+                &entry.commands,
+            );
             self.ports.chat.announce(&a).await;
         }
 
@@ -169,11 +218,25 @@ impl Engine {
         if action == Action::Approve {
             claim.state = ClaimState::AwaitingApproval;
             let why = "precheck passed; waiting for a permitted person to press Run";
-            let rec = self.history(&holder, claim.claimed_at_ms, Some(&claim), self.fields(case), Outcome::AwaitingApproval, &Ending::because(why));
+            let rec = self.history(
+                &holder,
+                claim.claimed_at_ms,
+                Some(&claim),
+                self.fields(case),
+                Outcome::AwaitingApproval,
+                &Ending::because(why),
+            );
             self.ports.store.put_history(&rec).await?;
             self.save_claim(&mut claim).await?;
             self.release(&role, &holder).await;
-            let a = self.announcement(case, AnnouncementKind::Start, Some(Outcome::AwaitingApproval), &Ending::because(why), Some(&claim), &entry.commands);
+            let a = self.announcement(
+                case,
+                AnnouncementKind::Start,
+                Some(Outcome::AwaitingApproval),
+                &Ending::because(why),
+                Some(&claim),
+                &entry.commands,
+            );
             self.ports.chat.announce(&a).await;
             return Ok(Outcome::AwaitingApproval);
         }
@@ -182,7 +245,8 @@ impl Engine {
         } else {
             "every command exited 0 and verify passed".to_owned()
         };
-        self.finish_claimed(case, claim, Outcome::Healed, Ending::because(why), true).await
+        self.finish_claimed(case, claim, Outcome::Healed, Ending::because(why), true)
+            .await
     }
 
     /// Runs (or resumes) one phase. `outcome: None` means the phase passed.
@@ -213,7 +277,12 @@ impl Engine {
                 // A crash between SendCommand and saving its id leaves phase_sent_at set: look
                 // for the command by its comment before deciding to send.
                 let found = match claim.phase_sent_at_ms {
-                    Some(since) => self.ports.executor.find_by_comment(&comment, &instance, since).await?,
+                    Some(since) => {
+                        self.ports
+                            .executor
+                            .find_by_comment(&comment, &instance, since)
+                            .await?
+                    }
                     None => None,
                 };
                 match found {
@@ -228,8 +297,12 @@ impl Engine {
                             execution_timeout_seconds: entry.timeout_seconds,
                             comment: comment.clone(),
                         };
+                        crate::failpoints::failpoint("before-send");
                         match self.ports.executor.send(&req).await? {
-                            Sent::CommandId(id) => id,
+                            Sent::CommandId(id) => {
+                                crate::failpoints::failpoint("after-send");
+                                id
+                            }
                             Sent::InvalidInstance(msg) => {
                                 return Ok(PhaseEnd {
                                     outcome: Some(Outcome::Unresolved),
@@ -259,9 +332,12 @@ impl Engine {
             if self.ports.clock.now_ms() + margin >= deadline {
                 return Ok(PhaseEnd {
                     outcome: Some(Outcome::Running),
-                    ending: Ending::because("time ran out while polling; the next delivery resumes"),
+                    ending: Ending::because(
+                        "time ran out while polling; the next delivery resumes",
+                    ),
                 });
             }
+            crate::failpoints::failpoint("during-poll");
             match self.ports.executor.poll(&command_id, &instance).await {
                 Ok(inv) if inv.status == InvocationStatus::Running => {}
                 Ok(inv) => break inv,
@@ -290,25 +366,34 @@ impl Engine {
                 ending: Ending::default(),
             },
             InvocationStatus::Success | InvocationStatus::Failed => {
-                let code = inv.exit_code.map_or("unknown".to_owned(), |c| c.to_string());
+                let code = inv
+                    .exit_code
+                    .map_or("unknown".to_owned(), |c| c.to_string());
                 if phase == "precheck" {
-                    failed(Outcome::PrecheckFailed, format!("precheck exited {code}: nothing was changed"))
+                    failed(
+                        Outcome::PrecheckFailed,
+                        format!("precheck exited {code}: nothing was changed"),
+                    )
                 } else {
                     failed(Outcome::Failed, format!("{phase} exited {code}"))
                 }
             }
             InvocationStatus::TimedOut
             | InvocationStatus::ExecutionTimedOut
-            | InvocationStatus::DeliveryTimedOut => {
-                failed(Outcome::TimedOut, format!("{phase} timed out ({:?})", inv.status))
-            }
+            | InvocationStatus::DeliveryTimedOut => failed(
+                Outcome::TimedOut,
+                format!("{phase} timed out ({:?})", inv.status),
+            ),
             InvocationStatus::Undeliverable => failed(
                 Outcome::Unresolved,
                 format!("{phase} could not be delivered to {instance} (Undeliverable)"),
             ),
-            InvocationStatus::Cancelled | InvocationStatus::Terminated | InvocationStatus::Unknown => {
-                failed(Outcome::Failed, format!("{phase} ended {:?}: counted as a failure", inv.status))
-            }
+            InvocationStatus::Cancelled
+            | InvocationStatus::Terminated
+            | InvocationStatus::Unknown => failed(
+                Outcome::Failed,
+                format!("{phase} ended {:?}: counted as a failure", inv.status),
+            ),
             InvocationStatus::Running => failed(Outcome::Failed, "unreachable".into()),
         };
         Ok(end)
@@ -328,11 +413,27 @@ impl Engine {
             }
         }
         claim.state = ClaimState::CapacityWait;
-        let rec = self.history(&holder, claim.claimed_at_ms, Some(&claim), self.fields(case), Outcome::CapacityWait, &Ending::because(why.clone()));
+        let rec = self.history(
+            &holder,
+            claim.claimed_at_ms,
+            Some(&claim),
+            self.fields(case),
+            Outcome::CapacityWait,
+            &Ending::because(why.clone()),
+        );
         self.ports.store.put_history(&rec).await?;
         self.hand_back(&mut claim).await;
         if case.receive_count + 1 >= self.settings.redrive_limit {
-            let a = self.announcement(case, AnnouncementKind::Result, Some(Outcome::CapacityWait), &Ending::because(format!("{why}; the alert is about to reach the dead-letter queue")), Some(&claim), &[]);
+            let a = self.announcement(
+                case,
+                AnnouncementKind::Result,
+                Some(Outcome::CapacityWait),
+                &Ending::because(format!(
+                    "{why}; the alert is about to reach the dead-letter queue"
+                )),
+                Some(&claim),
+                &[],
+            );
             self.ports.escalator.escalate(&a).await;
             self.ports.chat.announce(&a).await;
         }

@@ -32,7 +32,11 @@ mod tests {
 
     #[test]
     fn runs_in_a_real_shell_and_stops_at_the_first_failure() {
-        let lines = vec!["echo one".to_owned(), "false".to_owned(), "echo three".to_owned()];
+        let lines = vec![
+            "echo one".to_owned(),
+            "false".to_owned(),
+            "echo three".to_owned(),
+        ];
         let script = wrap("commands", &lines).join("\n");
         let out = std::process::Command::new("sh")
             .arg("-c")
@@ -41,6 +45,7 @@ mod tests {
             .expect("sh runs");
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(String::from_utf8_lossy(&out.stdout), "one\n");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("commands line 2 of 3 failed with exit 1"));
+        assert!(String::from_utf8_lossy(&out.stderr)
+            .contains("commands line 2 of 3 failed with exit 1"));
     }
 }

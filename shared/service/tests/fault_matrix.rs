@@ -16,7 +16,9 @@ fn nginx_alarm(time: &str) -> String {
 async fn happy_path_runs_three_phases_on_exactly_one_instance() {
     let w = world();
     let e = engine(&w, standard_runbooks());
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Healed);
     assert!(!out[0].retry);
     let sent = w.executor.sent();
@@ -43,7 +45,10 @@ async fn happy_path_runs_three_phases_on_exactly_one_instance() {
 async fn same_message_twice_concurrently_sends_once() {
     let w = world();
     let e = engine(&w, standard_runbooks());
-    w.executor.plan_with(|_| CommandPlan { running_polls: 3, ..CommandPlan::success() });
+    w.executor.plan_with(|_| CommandPlan {
+        running_polls: 3,
+        ..CommandPlan::success()
+    });
     let body = nginx_alarm("t1");
     let out = e
         .process_batch(vec![rec("m1", body.clone()), rec("m2", body)], DEADLINE)
@@ -52,9 +57,14 @@ async fn same_message_twice_concurrently_sends_once() {
     let outcomes: Vec<_> = out.iter().map(|r| r.outcome).collect();
     assert!(outcomes.contains(&Outcome::Healed), "{outcomes:?}");
     // The copy that lost the race goes back to the queue, and on redelivery is a duplicate.
-    let loser = out.iter().find(|r| r.outcome != Outcome::Healed).expect("one loser");
+    let loser = out
+        .iter()
+        .find(|r| r.outcome != Outcome::Healed)
+        .expect("one loser");
     assert!(loser.retry);
-    let again = e.process_batch(vec![rec(&loser.message_id, nginx_alarm("t1"))], DEADLINE).await;
+    let again = e
+        .process_batch(vec![rec(&loser.message_id, nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(again[0].outcome, Outcome::Duplicate);
     assert!(!again[0].retry);
     assert_eq!(w.executor.sent_in_phase("commands").len(), 1);
@@ -79,14 +89,22 @@ async fn crash_after_send_then_redelivery_sends_no_second_command() {
     let e = engine(&w, standard_runbooks());
     // The save of the precheck's command id fails: as if the process died right after SendCommand.
     w.store.fail_command_id_saves.store(1, Ordering::SeqCst);
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert!(out[0].retry, "{:?}", out[0]);
     assert_eq!(w.executor.sent().len(), 1);
     // Redelivered after the owner's lease ran out.
     w.clock.advance(std::time::Duration::from_secs(61));
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Healed);
-    assert_eq!(w.executor.sent_in_phase("precheck").len(), 1, "found by its comment, not resent");
+    assert_eq!(
+        w.executor.sent_in_phase("precheck").len(),
+        1,
+        "found by its comment, not resent"
+    );
     assert_eq!(w.executor.sent().len(), 3);
 }
 
@@ -96,41 +114,79 @@ async fn deadline_saves_state_and_redelivery_resumes_polling() {
     let e = engine(&w, standard_runbooks());
     w.executor.plan_with(|r| {
         if r.comment.ends_with(" commands") {
-            CommandPlan { running_polls: 50, ..CommandPlan::success() }
+            CommandPlan {
+                running_polls: 50,
+                ..CommandPlan::success()
+            }
         } else {
             CommandPlan::success()
         }
     });
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], T0 + 20_000).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], T0 + 20_000)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Running);
     assert!(out[0].retry);
-    let claim = w.store.claim_of(&w.store.history().first().map_or(String::new(), |h| h.identity.clone()));
+    let claim = w.store.claim_of(
+        &w.store
+            .history()
+            .first()
+            .map_or(String::new(), |h| h.identity.clone()),
+    );
     assert!(claim.is_none() || claim.as_ref().map(|c| c.state) != Some(ClaimState::Done));
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Healed);
-    assert_eq!(w.executor.sent_in_phase("commands").len(), 1, "resumed, not resent");
+    assert_eq!(
+        w.executor.sent_in_phase("commands").len(),
+        1,
+        "resumed, not resent"
+    );
 }
 
 #[tokio::test]
 async fn precheck_exit_1_runs_no_commands() {
     let w = world();
     let e = engine(&w, standard_runbooks());
-    w.executor.plan_with(|r| if r.comment.ends_with(" precheck") { CommandPlan::exit(1) } else { CommandPlan::success() });
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    w.executor.plan_with(|r| {
+        if r.comment.ends_with(" precheck") {
+            CommandPlan::exit(1)
+        } else {
+            CommandPlan::success()
+        }
+    });
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::PrecheckFailed);
     assert_eq!(w.executor.sent_in_phase("commands").len(), 0);
-    assert_eq!(w.store.history()[0].failed_phase.as_deref(), Some("precheck"));
+    assert_eq!(
+        w.store.history()[0].failed_phase.as_deref(),
+        Some("precheck")
+    );
 }
 
 #[tokio::test]
 async fn verify_failure_is_failed_and_escalates() {
     let w = world();
     let e = engine(&w, standard_runbooks());
-    w.executor.plan_with(|r| if r.comment.ends_with(" verify") { CommandPlan::exit(3) } else { CommandPlan::success() });
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    w.executor.plan_with(|r| {
+        if r.comment.ends_with(" verify") {
+            CommandPlan::exit(3)
+        } else {
+            CommandPlan::success()
+        }
+    });
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Failed);
     let h = &w.store.history()[0];
-    assert_eq!((h.failed_phase.as_deref(), h.exit_code), (Some("verify"), Some(3)));
+    assert_eq!(
+        (h.failed_phase.as_deref(), h.exit_code),
+        (Some("verify"), Some(3))
+    );
     let esc = w.escalations.all();
     assert_eq!(esc.len(), 1);
     assert_eq!(esc[0].owner.as_deref(), Some("@web"));
@@ -140,39 +196,77 @@ async fn verify_failure_is_failed_and_escalates() {
 async fn command_timed_out() {
     let w = world();
     let e = engine(&w, standard_runbooks());
-    w.executor.plan_with(|r| if r.comment.ends_with(" commands") { CommandPlan::status(InvocationStatus::TimedOut) } else { CommandPlan::success() });
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    w.executor.plan_with(|r| {
+        if r.comment.ends_with(" commands") {
+            CommandPlan::status(InvocationStatus::TimedOut)
+        } else {
+            CommandPlan::success()
+        }
+    });
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::TimedOut);
     assert_eq!(w.executor.sent_in_phase("verify").len(), 0);
 }
 
 #[tokio::test]
 async fn unknown_or_unreadable_status_is_a_failure_never_success() {
-    for status in [InvocationStatus::Unknown, InvocationStatus::Cancelled, InvocationStatus::Terminated] {
+    for status in [
+        InvocationStatus::Unknown,
+        InvocationStatus::Cancelled,
+        InvocationStatus::Terminated,
+    ] {
         let w = world();
         let e = engine(&w, standard_runbooks());
-        w.executor.plan_with(move |r| if r.comment.ends_with(" commands") { CommandPlan::status(status) } else { CommandPlan::success() });
-        let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+        w.executor.plan_with(move |r| {
+            if r.comment.ends_with(" commands") {
+                CommandPlan::status(status)
+            } else {
+                CommandPlan::success()
+            }
+        });
+        let out = e
+            .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+            .await;
         assert_eq!(out[0].outcome, Outcome::Failed, "{status:?}");
     }
     let w = world();
     let e = engine(&w, standard_runbooks());
-    w.executor.plan_with(|_| CommandPlan { exit_code: Some(2), ..CommandPlan::success() });
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
-    assert_eq!(out[0].outcome, Outcome::PrecheckFailed, "Success with a non-zero code is not success");
+    w.executor.plan_with(|_| CommandPlan {
+        exit_code: Some(2),
+        ..CommandPlan::success()
+    });
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
+    assert_eq!(
+        out[0].outcome,
+        Outcome::PrecheckFailed,
+        "Success with a non-zero code is not success"
+    );
 }
 
 #[tokio::test]
 async fn undeliverable_and_unmanaged_are_unresolved() {
     let w = world();
     let e = engine(&w, standard_runbooks());
-    w.executor.unmanaged.lock().expect("lock").push(NGINX.into());
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    w.executor
+        .unmanaged
+        .lock()
+        .expect("lock")
+        .push(NGINX.into());
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Unresolved);
     let w = world();
     let e = engine(&w, standard_runbooks());
-    w.executor.plan_with(|_| CommandPlan::status(InvocationStatus::Undeliverable));
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    w.executor
+        .plan_with(|_| CommandPlan::status(InvocationStatus::Undeliverable));
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Unresolved);
     assert_eq!(w.executor.sent().len(), 1);
 }
@@ -182,18 +276,24 @@ async fn throttling_then_success() {
     let w = world();
     let e = engine(&w, standard_runbooks());
     w.executor.fail_sends.store(1, Ordering::SeqCst);
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Retry);
     assert!(out[0].retry);
     w.clock.advance(std::time::Duration::from_secs(1));
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Healed);
     assert_eq!(w.executor.sent_in_phase("commands").len(), 1);
     // Poll errors are retried in place.
     let w = world();
     let e = engine(&w, standard_runbooks());
     w.executor.fail_polls.store(2, Ordering::SeqCst);
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Healed);
 }
 
@@ -202,7 +302,9 @@ async fn state_store_down_runs_nothing_and_fails_the_record() {
     let w = world();
     let e = engine(&w, standard_runbooks());
     w.store.down.store(true, Ordering::SeqCst);
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Retry);
     assert!(out[0].retry);
     assert!(w.executor.sent().is_empty());
@@ -213,11 +315,15 @@ async fn mode_off_runs_nothing_and_dry_run_announces() {
     let w = world();
     let e = engine(&w, standard_runbooks());
     w.mode.set(GlobalMode::Off);
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Killed);
     assert!(w.executor.sent().is_empty());
     w.mode.set(GlobalMode::DryRun);
-    let out = e.process_batch(vec![rec("m2", nginx_alarm("t2"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m2", nginx_alarm("t2"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::DryRun);
     assert!(w.executor.sent().is_empty());
     let chat = w.chat.all();
@@ -240,12 +346,24 @@ async fn runbook_modes_dry_run_off_approve() {
         )
         .await;
     let o: Vec<_> = out.iter().map(|r| r.outcome).collect();
-    assert_eq!(o, vec![Outcome::DryRun, Outcome::Disabled, Outcome::AwaitingApproval]);
+    assert_eq!(
+        o,
+        vec![
+            Outcome::DryRun,
+            Outcome::Disabled,
+            Outcome::AwaitingApproval
+        ]
+    );
     let sent = w.executor.sent();
     assert_eq!(sent.len(), 1, "only the approve runbook's precheck ran");
     assert!(sent[0].request.comment.ends_with(" precheck"));
     // A redelivery of an alert awaiting approval never runs it.
-    let out = e.process_batch(vec![rec("c2", cw_body("api:approve", "ALARM", NGINX, "t"))], DEADLINE).await;
+    let out = e
+        .process_batch(
+            vec![rec("c2", cw_body("api:approve", "ALARM", NGINX, "t"))],
+            DEADLINE,
+        )
+        .await;
     assert_eq!(out[0].outcome, Outcome::Duplicate);
     assert_eq!(w.executor.sent().len(), 1);
 }
@@ -255,17 +373,33 @@ async fn budget_exhausted_escalates_and_runs_nothing() {
     let w = world();
     let e = engine(&w, standard_runbooks());
     for i in 0..3 {
-        let out = e.process_batch(vec![rec(&format!("m{i}"), nginx_alarm(&format!("t{i}")))], DEADLINE).await;
+        let out = e
+            .process_batch(
+                vec![rec(&format!("m{i}"), nginx_alarm(&format!("t{i}")))],
+                DEADLINE,
+            )
+            .await;
         assert_eq!(out[0].outcome, Outcome::Healed);
     }
     let before = w.executor.sent().len();
-    let out = e.process_batch(vec![rec("m9", nginx_alarm("t9"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m9", nginx_alarm("t9"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::BudgetExhausted);
     assert_eq!(w.executor.sent().len(), before);
-    assert_eq!(w.escalations.all().last().and_then(|a| a.outcome.clone()).as_deref(), Some("budget-exhausted"));
+    assert_eq!(
+        w.escalations
+            .all()
+            .last()
+            .and_then(|a| a.outcome.clone())
+            .as_deref(),
+        Some("budget-exhausted")
+    );
     // After the window the budget is back.
     w.clock.advance(std::time::Duration::from_secs(3601));
-    let out = e.process_batch(vec![rec("m10", nginx_alarm("t10"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m10", nginx_alarm("t10"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Healed);
 }
 
@@ -276,17 +410,39 @@ async fn capacity_full_returns_the_message_and_loses_nothing() {
         w.tags.set(&format!("i-0000000{i}"), "web");
     }
     let e = engine(&w, standard_runbooks());
-    w.executor.plan_with(|_| CommandPlan { running_polls: 5, ..CommandPlan::success() });
+    w.executor.plan_with(|_| CommandPlan {
+        running_polls: 5,
+        ..CommandPlan::success()
+    });
     let batch: Vec<_> = (0..3)
-        .map(|i| rec(&format!("m{i}"), cw_body("web:slow", "ALARM", &format!("i-0000000{i}"), "t")))
+        .map(|i| {
+            rec(
+                &format!("m{i}"),
+                cw_body("web:slow", "ALARM", &format!("i-0000000{i}"), "t"),
+            )
+        })
         .collect();
     let out = e.process_batch(batch, DEADLINE).await;
-    let waits: Vec<_> = out.iter().filter(|r| r.outcome == Outcome::CapacityWait).collect();
+    let waits: Vec<_> = out
+        .iter()
+        .filter(|r| r.outcome == Outcome::CapacityWait)
+        .collect();
     assert_eq!(waits.len(), 1, "{out:?}");
     assert!(waits[0].retry);
     assert!(w.executor.max_in_flight() <= 2);
     let again = e
-        .process_batch(vec![rec(&waits[0].message_id, cw_body("web:slow", "ALARM", &format!("i-0000000{}", &waits[0].message_id[1..]), "t"))], DEADLINE)
+        .process_batch(
+            vec![rec(
+                &waits[0].message_id,
+                cw_body(
+                    "web:slow",
+                    "ALARM",
+                    &format!("i-0000000{}", &waits[0].message_id[1..]),
+                    "t",
+                ),
+            )],
+            DEADLINE,
+        )
         .await;
     assert_eq!(again[0].outcome, Outcome::Healed);
 }
@@ -302,10 +458,21 @@ async fn fleet_hourly_cap_is_capacity_wait() {
     let e = selfheal_service::Engine::new(w.ports(), standard_runbooks(), s);
     let mut outcomes = Vec::new();
     for i in 0..3 {
-        let out = e.process_batch(vec![rec(&format!("m{i}"), cw_body("web:x", "ALARM", &format!("i-0000000{i}"), "t"))], DEADLINE).await;
+        let out = e
+            .process_batch(
+                vec![rec(
+                    &format!("m{i}"),
+                    cw_body("web:x", "ALARM", &format!("i-0000000{i}"), "t"),
+                )],
+                DEADLINE,
+            )
+            .await;
         outcomes.push(out[0].outcome);
     }
-    assert_eq!(outcomes, vec![Outcome::Healed, Outcome::Healed, Outcome::CapacityWait]);
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Healed, Outcome::Healed, Outcome::CapacityWait]
+    );
 }
 
 #[tokio::test]
@@ -327,11 +494,15 @@ async fn untagged_or_wrong_role_instance_runs_nothing() {
     let w = world();
     w.tags.set(NGINX, "db");
     let e = engine(&w, standard_runbooks());
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Unresolved);
     let w = selfheal_service::fakes::FakeWorld::new(T0);
     let e = engine(&w, standard_runbooks());
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Unresolved);
     assert!(w.executor.sent().is_empty());
 }
@@ -341,7 +512,15 @@ async fn role_from_tag_when_alarm_name_has_none() {
     let w = world();
     w.tags.set("i-0a9e3f1d2c3b4a596", "web");
     let e = engine(&w, standard_runbooks());
-    let out = e.process_batch(vec![rec("m1", cw_body("disk_full", "ALARM", "i-0a9e3f1d2c3b4a596", "t"))], DEADLINE).await;
+    let out = e
+        .process_batch(
+            vec![rec(
+                "m1",
+                cw_body("disk_full", "ALARM", "i-0a9e3f1d2c3b4a596", "t"),
+            )],
+            DEADLINE,
+        )
+        .await;
     assert_eq!(out[0].outcome, Outcome::Healed);
     assert_eq!(w.store.history()[0].key.as_deref(), Some("web:disk_full"));
     assert_eq!(w.store.history()[0].runbook.as_deref(), Some("web:*"));
@@ -363,7 +542,11 @@ async fn transient_failures_among_good_records_fail_only_themselves() {
             DEADLINE,
         )
         .await;
-    let failed: Vec<_> = out.iter().filter(|r| r.retry).map(|r| r.message_id.as_str()).collect();
+    let failed: Vec<_> = out
+        .iter()
+        .filter(|r| r.retry)
+        .map(|r| r.message_id.as_str())
+        .collect();
     assert_eq!(failed, vec!["slow"]);
     assert_eq!(out[0].outcome, Outcome::Invalid);
     assert_eq!(out[2].outcome, Outcome::Ignored);
@@ -373,11 +556,23 @@ async fn transient_failures_among_good_records_fail_only_themselves() {
 async fn unparseable_records_are_recorded_and_deleted() {
     let w = world();
     let e = engine(&w, standard_runbooks());
-    let out = e.process_batch(vec![rec("m1", "\u{0}garbage".into()), rec("m2", r#"{"alert":"x","instance_id":"i-BAD"}"#.into())], DEADLINE).await;
-    assert!(out.iter().all(|r| r.outcome == Outcome::Invalid && !r.retry));
+    let out = e
+        .process_batch(
+            vec![
+                rec("m1", "\u{0}garbage".into()),
+                rec("m2", r#"{"alert":"x","instance_id":"i-BAD"}"#.into()),
+            ],
+            DEADLINE,
+        )
+        .await;
+    assert!(out
+        .iter()
+        .all(|r| r.outcome == Outcome::Invalid && !r.retry));
     let h = w.store.history();
     assert_eq!(h.len(), 2);
-    assert!(h.iter().all(|r| r.outcome == "invalid" && !r.reason.is_empty()));
+    assert!(h
+        .iter()
+        .all(|r| r.outcome == "invalid" && !r.reason.is_empty()));
 }
 
 #[tokio::test]
@@ -385,11 +580,15 @@ async fn recovered_alarm_runs_nothing_and_missing_alarm_is_unresolved() {
     let w = world();
     let e = engine(&w, standard_runbooks());
     w.alarms.set("api:nginx_down", Some(AlarmState::Ok));
-    let out = e.process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m1", nginx_alarm("t1"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Recovered);
     assert!(w.executor.sent().is_empty());
     w.alarms.set("api:nginx_down", None);
-    let out = e.process_batch(vec![rec("m2", nginx_alarm("t2"))], DEADLINE).await;
+    let out = e
+        .process_batch(vec![rec("m2", nginx_alarm("t2"))], DEADLINE)
+        .await;
     assert_eq!(out[0].outcome, Outcome::Unresolved);
     assert!(w.executor.sent().is_empty());
     assert_eq!(w.store.leases_held("api"), 0);
@@ -404,13 +603,20 @@ async fn every_alert_is_recorded_including_no_runbook_and_recoveries() {
             vec![
                 rec("a", cw_body("api:unknown_alert", "ALARM", NGINX, "t")),
                 rec("b", cw_body("api:nginx_down", "OK", NGINX, "t")),
-                rec("c", r#"{"role":"api","alert":"x","instance_ids":["i-00000001","i-00000002"]}"#.into()),
+                rec(
+                    "c",
+                    r#"{"role":"api","alert":"x","instance_ids":["i-00000001","i-00000002"]}"#
+                        .into(),
+                ),
             ],
             DEADLINE,
         )
         .await;
     let o: Vec<_> = out.iter().map(|r| r.outcome).collect();
-    assert_eq!(o, vec![Outcome::NoRunbook, Outcome::Ignored, Outcome::Unresolved]);
+    assert_eq!(
+        o,
+        vec![Outcome::NoRunbook, Outcome::Ignored, Outcome::Unresolved]
+    );
     assert_eq!(w.store.history().len(), 3);
     assert!(w.executor.sent().is_empty());
 }
@@ -425,7 +631,11 @@ async fn alert_text_never_reaches_the_script() {
     let out = e.process_batch(vec![rec("m", body)], DEADLINE).await;
     assert_eq!(out[0].outcome, Outcome::Healed);
     for s in w.executor.sent() {
-        assert!(s.request.lines.iter().all(|l| !l.contains("reboot") && !l.contains("rm -rf")));
+        assert!(s
+            .request
+            .lines
+            .iter()
+            .all(|l| !l.contains("reboot") && !l.contains("rm -rf")));
         assert!(!s.request.comment.contains("reboot"));
     }
 }

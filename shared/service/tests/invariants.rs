@@ -10,7 +10,10 @@ use selfheal_service::ports::GlobalMode;
 use selfheal_service::{Engine, InboundRecord, Outcome};
 use std::collections::HashMap;
 
-fn storm_runbooks(max_concurrent: u32, max_attempts: u32) -> std::sync::Arc<selfheal_core::RunbookMap> {
+fn storm_runbooks(
+    max_concurrent: u32,
+    max_attempts: u32,
+) -> std::sync::Arc<selfheal_core::RunbookMap> {
     runbooks(&format!(
         r#"{{"web:*": {{"precheck": ["true"], "commands": ["systemctl restart app"], "verify": ["true"],
             "max_concurrent": {max_concurrent}, "max_attempts": {max_attempts}, "window_minutes": 60}}}}"#
@@ -23,7 +26,12 @@ fn instance(i: usize) -> String {
 
 /// Feeds records like SQS would: whatever goes back to the queue is delivered again in a later
 /// batch, until nothing is left (or the round limit is hit).
-async fn drain(e: &Engine, w: &FakeWorld, mut queue: Vec<InboundRecord>, batch: usize) -> Vec<(String, Outcome)> {
+async fn drain(
+    e: &Engine,
+    w: &FakeWorld,
+    mut queue: Vec<InboundRecord>,
+    batch: usize,
+) -> Vec<(String, Outcome)> {
     let mut finals = Vec::new();
     let mut rounds = 0;
     while !queue.is_empty() && rounds < 10_000 {
@@ -50,17 +58,42 @@ async fn storm_of_500_alerts_over_200_instances_never_exceeds_two_in_flight() {
     for i in 0..200 {
         w.tags.set(&instance(i), "web");
     }
-    w.executor.plan_with(|_| CommandPlan { running_polls: 2, ..CommandPlan::success() });
+    w.executor.plan_with(|_| CommandPlan {
+        running_polls: 2,
+        ..CommandPlan::success()
+    });
     let e = Engine::new(w.ports(), storm_runbooks(2, 100), settings());
     let queue: Vec<_> = (0..500)
-        .map(|n| rec(&format!("m{n}"), cw_body("web:app_down", "ALARM", &instance(n % 200), &format!("t{n}"))))
+        .map(|n| {
+            rec(
+                &format!("m{n}"),
+                cw_body(
+                    "web:app_down",
+                    "ALARM",
+                    &instance(n % 200),
+                    &format!("t{n}"),
+                ),
+            )
+        })
         .collect();
     let finals = drain(&e, &w, queue, 10).await;
     assert_eq!(finals.len(), 500, "every alert reached a final outcome");
-    assert!(finals.iter().all(|(_, o)| *o == Outcome::Healed), "{:?}", finals.iter().find(|(_, o)| *o != Outcome::Healed));
-    assert!(w.executor.max_in_flight() <= 2, "max in flight {}", w.executor.max_in_flight());
+    assert!(
+        finals.iter().all(|(_, o)| *o == Outcome::Healed),
+        "{:?}",
+        finals.iter().find(|(_, o)| *o != Outcome::Healed)
+    );
+    assert!(
+        w.executor.max_in_flight() <= 2,
+        "max in flight {}",
+        w.executor.max_in_flight()
+    );
     assert!(w.store.max_leases("web") <= 2);
-    assert_eq!(w.executor.max_in_flight(), 2, "the storm did use both slots");
+    assert_eq!(
+        w.executor.max_in_flight(),
+        2,
+        "the storm did use both slots"
+    );
     assert_eq!(w.executor.sent_in_phase("commands").len(), 500);
 }
 
@@ -74,34 +107,63 @@ struct Delivery {
 }
 
 fn delivery() -> impl Strategy<Value = Delivery> {
-    (0usize..12, 0usize..4, 1usize..3, 0u32..2, 0u32..4).prop_map(|(alert, instance, copies, fail_polls, running_polls)| Delivery {
-        alert,
-        instance,
-        copies,
-        fail_polls,
-        running_polls,
-    })
+    (0usize..12, 0usize..4, 1usize..3, 0u32..2, 0u32..4).prop_map(
+        |(alert, instance, copies, fail_polls, running_polls)| Delivery {
+            alert,
+            instance,
+            copies,
+            fail_polls,
+            running_polls,
+        },
+    )
 }
 
-fn run_stream(stream: &[Delivery], mode: GlobalMode, max_concurrent: u32, max_attempts: u32, batch: usize) -> (FakeWorld, Vec<(String, Outcome)>) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+fn run_stream(
+    stream: &[Delivery],
+    mode: GlobalMode,
+    max_concurrent: u32,
+    max_attempts: u32,
+    batch: usize,
+) -> (FakeWorld, Vec<(String, Outcome)>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         let w = FakeWorld::new(T0);
         for i in 0..4 {
             w.tags.set(&instance(i), "web");
         }
         w.mode.set(mode);
-        let plans: HashMap<String, u32> = stream.iter().map(|d| (instance(d.instance), d.running_polls)).collect();
+        let plans: HashMap<String, u32> = stream
+            .iter()
+            .map(|d| (instance(d.instance), d.running_polls))
+            .collect();
         w.executor.plan_with(move |r| CommandPlan {
             running_polls: plans.get(r.instance.as_str()).copied().unwrap_or(0),
             ..CommandPlan::success()
         });
-        w.executor.fail_polls.store(stream.iter().map(|d| d.fail_polls).sum(), std::sync::atomic::Ordering::SeqCst);
-        let e = Engine::new(w.ports(), storm_runbooks(max_concurrent, max_attempts), settings());
+        w.executor.fail_polls.store(
+            stream.iter().map(|d| d.fail_polls).sum(),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        let e = Engine::new(
+            w.ports(),
+            storm_runbooks(max_concurrent, max_attempts),
+            settings(),
+        );
         let mut queue = Vec::new();
         for (n, d) in stream.iter().enumerate() {
             for c in 0..d.copies {
-                queue.push(rec(&format!("m{n}-{c}"), cw_body("web:app_down", "ALARM", &instance(d.instance), &format!("t{}", d.alert))));
+                queue.push(rec(
+                    &format!("m{n}-{c}"),
+                    cw_body(
+                        "web:app_down",
+                        "ALARM",
+                        &instance(d.instance),
+                        &format!("t{}", d.alert),
+                    ),
+                ));
             }
         }
         let finals = drain(&e, &w, queue, batch).await;

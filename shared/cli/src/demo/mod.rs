@@ -14,7 +14,10 @@ use std::time::Instant;
 use ui::Ui;
 
 pub fn run() -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("selfheal demo: cannot start the async runtime: {e}");
@@ -80,8 +83,13 @@ async fn demo() -> Result<(), String> {
     ui.step("starting the AWS emulator");
     let moto = local::start_moto(&python, &root.join("tests/moto/moto_launcher.py"))?;
     ui.ok(&format!("moto on {}", moto.url));
-    let (webhook, inbox) = standin::start(ui).await.map_err(|e| format!("Slack stand-in: {e}"))?;
-    ui.ok(&format!("Slack stand-in on {}", webhook.trim_end_matches("/services/demo/webhook")));
+    let (webhook, inbox) = standin::start(ui)
+        .await
+        .map_err(|e| format!("Slack stand-in: {e}"))?;
+    ui.ok(&format!(
+        "Slack stand-in on {}",
+        webhook.trim_end_matches("/services/demo/webhook")
+    ));
 
     ui.step("creating what a deployment has");
     let c = local::clients(&moto.url).await;
@@ -93,16 +101,53 @@ async fn demo() -> Result<(), String> {
     let web = local::run_instance(&moto.url, &[("Role", "web"), ("Name", "web-1")])?;
     local::alarm(&c, "api:nginx_down", &api, "ALARM").await?;
     local::alarm(&c, "disk_full", &web, "ALARM").await?;
-    ui.ok(&format!("table {table}, topic → queue (+ DLQ), mode parameter = enforce"));
+    ui.ok(&format!(
+        "table {table}, topic → queue (+ DLQ), mode parameter = enforce"
+    ));
     ui.ok(&format!("instances {api} (Role=api) and {web} (Role=web), alarms api:nginx_down and disk_full in ALARM"));
 
-    let nginx = local::alarm_message("api:nginx_down", &api, "ALARM", "2026-11-23T03:03:12.214+0000");
+    let nginx = local::alarm_message(
+        "api:nginx_down",
+        &api,
+        "ALARM",
+        "2026-11-23T03:03:12.214+0000",
+    );
     let first = vec![
-        Scenario { name: "api:nginx_down on api-1 (runbook with precheck and verify)", message: nginx.clone() },
-        Scenario { name: "disk_full on web-1 (role from the instance tag; runbook in dry-run)", message: local::alarm_message("disk_full", &web, "ALARM", "2026-11-23T03:04:00.000+0000") },
-        Scenario { name: "api:cpu_hot on api-1 (no runbook yet)", message: local::alarm_message("api:cpu_hot", &api, "ALARM", "2026-11-23T03:05:00.000+0000") },
-        Scenario { name: "api:nginx_down back to OK (a recovery, recorded for the report)", message: local::alarm_message("api:nginx_down", &api, "OK", "2026-11-23T03:09:00.000+0000") },
-        Scenario { name: "a message that is not JSON", message: "this is not json".into() },
+        Scenario {
+            name: "api:nginx_down on api-1 (runbook with precheck and verify)",
+            message: nginx.clone(),
+        },
+        Scenario {
+            name: "disk_full on web-1 (role from the instance tag; runbook in dry-run)",
+            message: local::alarm_message(
+                "disk_full",
+                &web,
+                "ALARM",
+                "2026-11-23T03:04:00.000+0000",
+            ),
+        },
+        Scenario {
+            name: "api:cpu_hot on api-1 (no runbook yet)",
+            message: local::alarm_message(
+                "api:cpu_hot",
+                &api,
+                "ALARM",
+                "2026-11-23T03:05:00.000+0000",
+            ),
+        },
+        Scenario {
+            name: "api:nginx_down back to OK (a recovery, recorded for the report)",
+            message: local::alarm_message(
+                "api:nginx_down",
+                &api,
+                "OK",
+                "2026-11-23T03:09:00.000+0000",
+            ),
+        },
+        Scenario {
+            name: "a message that is not JSON",
+            message: "this is not json".into(),
+        },
     ];
     publish(&c, &topic, &first, ui).await?;
     let env = serve_env(&moto.url, table, &root, &webhook);
@@ -110,11 +155,42 @@ async fn demo() -> Result<(), String> {
     let mut results = drain(&c, &queue, &env, ui).await?;
 
     ui.step("the same alarm arrives again (SNS and SQS deliver at least once)");
-    publish(&c, &topic, &[Scenario { name: "api:nginx_down, second copy", message: nginx }], ui).await?;
+    publish(
+        &c,
+        &topic,
+        &[Scenario {
+            name: "api:nginx_down, second copy",
+            message: nginx,
+        }],
+        ui,
+    )
+    .await?;
     results.extend(drain(&c, &queue, &env, ui).await?);
 
     show_history(&c, table, ui).await?;
-    ui.heading(&format!("Chat: {} message(s) reached the Slack stand-in", inbox.messages().len()));
+    ui.heading("Report: `selfheal report --since 7d`");
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the selfheal binary: {e}"))?;
+    let report = tokio::process::Command::new(&exe)
+        .args(["report", "--since", "7d"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env_remove("SELFHEAL_SLACK_WEBHOOK_URL")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| format!("cannot run selfheal report: {e}"))?;
+    if report.status.success() {
+        print!("{}", String::from_utf8_lossy(&report.stdout));
+    } else {
+        println!(
+            "  (report failed: {})",
+            String::from_utf8_lossy(&report.stderr).trim()
+        );
+    }
+    ui.heading(&format!(
+        "Chat: {} message(s) reached the Slack stand-in",
+        inbox.messages().len()
+    ));
     for m in inbox.messages() {
         ui.info(&standin::summary(&m));
     }
@@ -140,7 +216,12 @@ async fn demo() -> Result<(), String> {
     Ok(())
 }
 
-async fn publish(c: &AwsClients, topic: &str, scenarios: &[Scenario], ui: Ui) -> Result<(), String> {
+async fn publish(
+    c: &AwsClients,
+    topic: &str,
+    scenarios: &[Scenario],
+    ui: Ui,
+) -> Result<(), String> {
     ui.step("publishing alarms to the SNS topic");
     for s in scenarios {
         c.sns
@@ -160,7 +241,10 @@ fn serve_env(url: &str, table: &str, root: &Path, webhook: &str) -> Vec<(&'stati
     env.extend([
         ("SELFHEAL_TABLE", table.to_owned()),
         ("SELFHEAL_MODE_PARAM", "/selfheal/mode".to_owned()),
-        ("SELFHEAL_RUNBOOKS", root.join("runbooks").display().to_string()),
+        (
+            "SELFHEAL_RUNBOOKS",
+            root.join("runbooks").display().to_string(),
+        ),
         ("SELFHEAL_SLACK_WEBHOOK_URL", webhook.to_owned()),
         ("SELFHEAL_CLAIM_LEASE_SECONDS", "2".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
@@ -169,8 +253,14 @@ fn serve_env(url: &str, table: &str, root: &Path, webhook: &str) -> Vec<(&'stati
 }
 
 /// Runs `selfheal serve --once` until the queue is empty; returns (message id, outcome) pairs.
-async fn drain(c: &AwsClients, queue: &str, env: &[(&'static str, String)], ui: Ui) -> Result<Vec<(String, String)>, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the selfheal binary: {e}"))?;
+async fn drain(
+    c: &AwsClients,
+    queue: &str,
+    env: &[(&'static str, String)],
+    ui: Ui,
+) -> Result<Vec<(String, String)>, String> {
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the selfheal binary: {e}"))?;
     let mut results = Vec::new();
     for _round in 0..15 {
         let out = tokio::process::Command::new(&exe)
@@ -182,12 +272,19 @@ async fn drain(c: &AwsClients, queue: &str, env: &[(&'static str, String)], ui: 
             .await
             .map_err(|e| format!("cannot run selfheal serve: {e}"))?;
         if !out.status.success() {
-            return Err(format!("selfheal serve failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "selfheal serve failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             let parts: Vec<&str> = line.split_whitespace().collect();
             if let [id, outcome, disposition] = parts.as_slice() {
-                ui.info(&format!("{} message {}… {disposition}", ui.outcome(outcome), id.chars().take(8).collect::<String>()));
+                ui.info(&format!(
+                    "{} message {}… {disposition}",
+                    ui.outcome(outcome),
+                    id.chars().take(8).collect::<String>()
+                ));
                 if *disposition != "returned" {
                     results.push(((*id).to_owned(), (*outcome).to_owned()));
                 }
@@ -212,7 +309,9 @@ async fn queue_depth(c: &AwsClients, queue: &str) -> usize {
         .await
         .ok()
         .and_then(|r| r.attributes)
-        .map_or(0, |a| a.values().map(|v| v.parse::<usize>().unwrap_or(0)).sum())
+        .map_or(0, |a| {
+            a.values().map(|v| v.parse::<usize>().unwrap_or(0)).sum()
+        })
 }
 
 async fn count_commands(c: &AwsClients) -> usize {
@@ -236,7 +335,10 @@ async fn show_history(c: &AwsClients, table: &str, ui: Ui) -> Result<(), String>
         .await
         .map_err(|e| format!("reading history: {e}"))?;
     records.sort_by_key(|r| r.finished_at_ms);
-    ui.heading(&format!("History: {} item(s) in DynamoDB table {table}", records.len()));
+    ui.heading(&format!(
+        "History: {} item(s) in DynamoDB table {table}",
+        records.len()
+    ));
     for r in &records {
         println!(
             "  {} {:<22} {:<20} {}",

@@ -67,12 +67,17 @@ pub async fn start(ui: super::ui::Ui) -> std::io::Result<(String, Inbox)> {
 
 /// One line for a Slack message: its fallback text, else its first text block.
 pub fn summary(v: &serde_json::Value) -> String {
-    let text = v.get("text").and_then(|t| t.as_str()).map(str::to_owned).or_else(|| {
-        v.get("blocks")?
-            .as_array()?
-            .iter()
-            .find_map(|b| b.pointer("/text/text").and_then(|t| t.as_str()).map(str::to_owned))
-    });
+    let text = v
+        .get("text")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+        .or_else(|| {
+            v.get("blocks")?.as_array()?.iter().find_map(|b| {
+                b.pointer("/text/text")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_owned)
+            })
+        });
     text.unwrap_or_else(|| "(message without text)".to_owned())
         .replace('\n', " ")
         .chars()

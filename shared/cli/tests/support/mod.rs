@@ -27,11 +27,17 @@ fn moto_python() -> Option<PathBuf> {
 pub fn start_moto(test: &str) -> Option<Moto> {
     let required = std::env::var_os("SELFHEAL_REQUIRE_MOTO").is_some();
     let Some(python) = moto_python() else {
-        assert!(!required, "{test}: moto is required but .venv/bin/python is missing (run `make test`)");
+        assert!(
+            !required,
+            "{test}: moto is required but .venv/bin/python is missing (run `make test`)"
+        );
         eprintln!("skipping {test}: moto is not installed (run `make test` to install it)");
         return None;
     };
-    Some(selfheal_aws::local::start_moto(&python, &root().join("tests/moto/moto_launcher.py")).expect("moto starts"))
+    Some(
+        selfheal_aws::local::start_moto(&python, &root().join("tests/moto/moto_launcher.py"))
+            .expect("moto starts"),
+    )
 }
 
 pub async fn clients(url: &str) -> AwsClients {
@@ -39,12 +45,16 @@ pub async fn clients(url: &str) -> AwsClients {
 }
 
 pub async fn create_table(c: &AwsClients, name: &str) {
-    selfheal_aws::local::create_table(c, name).await.expect("table created");
+    selfheal_aws::local::create_table(c, name)
+        .await
+        .expect("table created");
 }
 
 /// Topic → queue (non-raw delivery, 30 s visibility, DLQ). Returns (topic arn, queue url).
 pub async fn topic_and_queue(c: &AwsClients, name: &str) -> (String, String) {
-    let (topic, queue, _dlq) = selfheal_aws::local::topic_and_queue(c, name, 30).await.expect("topic and queue");
+    let (topic, queue, _dlq) = selfheal_aws::local::topic_and_queue(c, name, 30)
+        .await
+        .expect("topic and queue");
     (topic, queue)
 }
 
@@ -55,7 +65,9 @@ pub fn run_instance(url: &str, tags: &[(&str, &str)]) -> String {
 
 /// A metric alarm named `name` on `instance`, forced into `state`.
 pub async fn alarm(c: &AwsClients, name: &str, instance: &str, state: &str) {
-    selfheal_aws::local::alarm(c, name, instance, state).await.expect("alarm");
+    selfheal_aws::local::alarm(c, name, instance, state)
+        .await
+        .expect("alarm");
 }
 
 /// A CloudWatch alarm notification (the `Message` SNS carries).
@@ -87,11 +99,18 @@ pub fn serve_once(url: &str, queue: &str, env: &[(&str, String)]) -> String {
         }
     }
     let out = cmd.output().expect("selfheal serve runs");
-    assert!(out.status.success(), "serve failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "serve failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 pub fn unique(prefix: &str) -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{prefix}-{n}")
 }

@@ -22,7 +22,12 @@ pub(super) fn from_sns_alarm(doc: Incoming) -> Result<Alert, InvalidRecord> {
     }
     let state = match doc.new_state_value.as_deref().map(AlarmState::parse) {
         Some(Ok(s)) => s,
-        Some(Err(e)) => return Err(InvalidRecord { reason: e, ..partial }),
+        Some(Err(e)) => {
+            return Err(InvalidRecord {
+                reason: e,
+                ..partial
+            })
+        }
         None => {
             partial.reason = "CloudWatch alarm has no NewStateValue".into();
             return Err(partial);

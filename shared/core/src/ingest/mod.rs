@@ -43,7 +43,10 @@ pub fn parse_body(body: &str, sqs_message_id: Option<&str>) -> IngestedRecord {
 /// a JSON array of alerts, or a single alert in any shape. Returns the alerts in input order.
 pub fn parse_document(text: &str) -> Vec<IngestedRecord> {
     if text.len() > MAX_BODY_BYTES * 64 {
-        return vec![invalid(RecordMeta::default(), "document is larger than 16 MiB")];
+        return vec![invalid(
+            RecordMeta::default(),
+            "document is larger than 16 MiB",
+        )];
     }
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
@@ -52,7 +55,10 @@ pub fn parse_document(text: &str) -> Vec<IngestedRecord> {
                 .iter()
                 .map(|v| parse_message(&v.to_string(), RecordMeta::default(), Depth::Body))
                 .collect(),
-            Err(e) => vec![invalid(RecordMeta::default(), format!("not valid JSON: {e}"))],
+            Err(e) => vec![invalid(
+                RecordMeta::default(),
+                format!("not valid JSON: {e}"),
+            )],
         };
     }
     match serde_json::from_str::<Incoming>(text) {

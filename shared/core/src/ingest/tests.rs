@@ -27,7 +27,10 @@ fn sqs_batch_yields_four_records_in_order() {
         Some("5d8a2f0e-8c51-5b7e-a3a4-2b1f0f6c9e11")
     );
     let raw = recs[1].item.as_ref().expect("raw alarm");
-    assert_eq!(raw.identity, a.identity, "raw and wrapped copies share one identity");
+    assert_eq!(
+        raw.identity, a.identity,
+        "raw and wrapped copies share one identity"
+    );
     assert_eq!(recs[2].item.as_ref().expect("ok").state, AlarmState::Ok);
     let bad = recs[3].item.as_ref().expect_err("not json");
     assert!(bad.reason.contains("not valid JSON"), "{}", bad.reason);
@@ -66,12 +69,18 @@ fn generic_alert() {
     assert_eq!(a.source, Source::Generic);
     assert_eq!(a.role.as_deref(), Some("batch"));
     assert_eq!(a.state, AlarmState::Alarm);
-    assert_eq!(a.reason.as_deref(), Some("queue consumer made no progress for 15 minutes"));
+    assert_eq!(
+        a.reason.as_deref(),
+        Some("queue consumer made no progress for 15 minutes")
+    );
 }
 
 #[test]
 fn generic_identity_prefers_id_then_sns_then_sqs() {
-    let with_id = parse_body(r#"{"id":"abc","alert":"x","instance_id":"i-0123abcd"}"#, Some("m1"));
+    let with_id = parse_body(
+        r#"{"id":"abc","alert":"x","instance_id":"i-0123abcd"}"#,
+        Some("m1"),
+    );
     assert_eq!(with_id.item.expect("ok").identity, "generic|id|abc");
     let wrapped = parse_body(
         r#"{"Type":"Notification","MessageId":"sns-1","Message":"{\"alert\":\"x\",\"instance_id\":\"i-0123abcd\"}"}"#,
@@ -123,7 +132,10 @@ fn lambda_alarm_action_payload() {
 
 #[test]
 fn bad_instance_id_is_invalid_but_keeps_what_was_read() {
-    let r = parse_body(r#"{"role":"web","alert":"x","instance_id":"i-0123abcd; rm -rf /"}"#, None);
+    let r = parse_body(
+        r#"{"role":"web","alert":"x","instance_id":"i-0123abcd; rm -rf /"}"#,
+        None,
+    );
     let bad = r.item.expect_err("invalid");
     assert!(bad.reason.contains("instance id"), "{}", bad.reason);
     assert_eq!(bad.role.as_deref(), Some("web"));
@@ -136,10 +148,18 @@ fn hostile_bodies_are_invalid_not_panics() {
     let deep = "[".repeat(10_000);
     let huge = format!("{{\"alert\":\"{}\"}}", "a".repeat(300 * 1024));
     for body in [
-        "", "null", "[]", "42", "{}", deep.as_str(), huge.as_str(),
-        r#"{"alert":"x","alert":"y"}"#, r#"{"alert":"bad name; reboot"}"#,
+        "",
+        "null",
+        "[]",
+        "42",
+        "{}",
+        deep.as_str(),
+        huge.as_str(),
+        r#"{"alert":"x","alert":"y"}"#,
+        r#"{"alert":"bad name; reboot"}"#,
         r#"{"Type":"Notification","Message":"{\"Type\":\"Notification\",\"Message\":\"{}\"}"}"#,
-        r#"{"AlarmName":"","NewStateValue":"ALARM"}"#, r#"{"AlarmName":"a:b","NewStateValue":"PANIC"}"#,
+        r#"{"AlarmName":"","NewStateValue":"ALARM"}"#,
+        r#"{"AlarmName":"a:b","NewStateValue":"PANIC"}"#,
     ] {
         let r = parse_body(body, Some("m"));
         assert!(r.item.is_err(), "{body:.60} accepted");
@@ -148,8 +168,14 @@ fn hostile_bodies_are_invalid_not_panics() {
 
 #[test]
 fn alarm_names_may_carry_a_per_instance_suffix() {
-    assert_eq!(split_alarm_name("api:nginx_down"), (Some("api".into()), "nginx_down".into()));
-    assert_eq!(split_alarm_name("api:nginx_down:i-0123abcd"), (Some("api".into()), "nginx_down".into()));
+    assert_eq!(
+        split_alarm_name("api:nginx_down"),
+        (Some("api".into()), "nginx_down".into())
+    );
+    assert_eq!(
+        split_alarm_name("api:nginx_down:i-0123abcd"),
+        (Some("api".into()), "nginx_down".into())
+    );
     assert_eq!(split_alarm_name("disk_full"), (None, "disk_full".into()));
     assert_eq!(split_alarm_name("my alarm:x"), (None, "my alarm:x".into()));
     assert_eq!(split_alarm_name(":x"), (None, ":x".into()));

@@ -136,6 +136,9 @@ pub struct ReportBuilder {
 }
 
 fn clip_name(s: &str) -> Cow<'_, str> {
+    if s.len() <= MAX_NAME_CHARS {
+        return Cow::Borrowed(s);
+    }
     match s.char_indices().nth(MAX_NAME_CHARS) {
         None => Cow::Borrowed(s),
         Some((i, _)) => Cow::Owned(format!("{}…", &s[..i])),
@@ -215,7 +218,11 @@ impl ReportBuilder {
         let days = self.window.days() as usize;
         let this = idx >= days;
 
-        let key: Cow<'_, str> = match (non_empty(&rec.key), non_empty(&rec.role), non_empty(&rec.alert)) {
+        let key: Cow<'_, str> = match (
+            non_empty(&rec.key),
+            non_empty(&rec.role),
+            non_empty(&rec.alert),
+        ) {
             (Some(k), _, _) => Cow::Borrowed(k),
             (None, r, a) => {
                 self.quality.without_key += 1;
@@ -300,7 +307,12 @@ impl ReportBuilder {
 
     /// Folds one CloudWatch alarm-history state update in (`new_state` is `ALARM`, `OK` or
     /// `INSUFFICIENT_DATA`; others are ignored).
-    pub fn add_alarm_history(&mut self, alarm_name: &str, timestamp_ms: EpochMillis, new_state: &str) {
+    pub fn add_alarm_history(
+        &mut self,
+        alarm_name: &str,
+        timestamp_ms: EpochMillis,
+        new_state: &str,
+    ) {
         self.quality.alarm_history_items += 1;
         let Some(idx) = self.window.day_index(timestamp_ms) else {
             self.quality.out_of_window += 1;
@@ -317,15 +329,17 @@ impl ReportBuilder {
         let agg = if let Some(a) = self.alarms.get_mut(name.as_ref()) {
             a
         } else if self.alarms.len() < self.limits.max_keys {
-            self.alarms.entry(name.into_owned()).or_insert_with(|| AlarmAgg {
-                daily: vec![0; 2 * days].into_boxed_slice(),
-                this_period: 0,
-                last_period: 0,
-                alarm_events: 0,
-                ok_events: 0,
-                first_ms: None,
-                last_ms: None,
-            })
+            self.alarms
+                .entry(name.into_owned())
+                .or_insert_with(|| AlarmAgg {
+                    daily: vec![0; 2 * days].into_boxed_slice(),
+                    this_period: 0,
+                    last_period: 0,
+                    alarm_events: 0,
+                    ok_events: 0,
+                    first_ms: None,
+                    last_ms: None,
+                })
         } else {
             self.quality.keys_overflowed += 1;
             return;
@@ -365,9 +379,11 @@ impl ReportBuilder {
                 + a.outcomes[O_UNRESOLVED];
             let runs = healed + failed;
             let healed_at = |inst: &str| a.healed_instances.get(inst);
-            let approximate_instances =
-                a.instances.top(usize::MAX).iter().any(|c| c.error > 0)
-                    || a.healed_instances.top(usize::MAX).iter().any(|c| c.error > 0);
+            let approximate_instances = a.instances.top(usize::MAX).iter().any(|c| c.error > 0)
+                || a.healed_instances
+                    .top(usize::MAX)
+                    .iter()
+                    .any(|c| c.error > 0);
             let top_instances = a
                 .instances
                 .top(config.top_instances)
@@ -442,7 +458,10 @@ impl ReportBuilder {
         for name in alarm_names {
             let a = &self.alarms[name];
             let cw_transitions = transitions(a.alarm_events, a.ok_events);
-            if let Some(i) = by_key.get(name.as_str()).or_else(|| by_alert.get(name.as_str())) {
+            if let Some(i) = by_key
+                .get(name.as_str())
+                .or_else(|| by_alert.get(name.as_str()))
+            {
                 matched.push((*i, cw_transitions));
                 continue;
             }
@@ -568,7 +587,9 @@ impl ReportBuilder {
                 end_ms: le,
             },
             days: w.this_period_dates(),
-            weekdays: (days..2 * days).map(|i| w.weekday_short(i).to_owned()).collect(),
+            weekdays: (days..2 * days)
+                .map(|i| w.weekday_short(i).to_owned())
+                .collect(),
             totals,
             keys,
             recommendations,
@@ -598,4 +619,3 @@ impl ReportBuilder {
             .collect()
     }
 }
-

@@ -24,6 +24,9 @@ pub mod window;
 
 pub use builder::{transitions, Limits, ReportBuilder, OTHER_KEYS, OUTCOMES, UNKNOWN_KEY};
 pub use model::*;
-pub use render::{render, render_html, render_json, render_markdown, render_slack, render_svg, render_text, Format, SvgOptions};
+pub use render::{
+    render, render_html, render_json, render_markdown, render_slack, render_svg, render_text,
+    Format, SvgOptions,
+};
 pub use rules::RULES;
 pub use window::{parse_since, ReportError, ReportWindow, WindowEnd, MAX_PERIOD_DAYS};

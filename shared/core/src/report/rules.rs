@@ -31,7 +31,13 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
-fn rec(rule: &str, key: &str, action: &str, text: String, instances: Vec<String>) -> Recommendation {
+fn rec(
+    rule: &str,
+    key: &str,
+    action: &str,
+    text: String,
+    instances: Vec<String>,
+) -> Recommendation {
     Recommendation {
         rule: rule.to_owned(),
         key: key.to_owned(),

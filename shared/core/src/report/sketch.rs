@@ -104,19 +104,28 @@ impl DurationSketch {
     }
 }
 
-/// One Space-Saving slot.
-#[derive(Debug, Clone)]
-struct Slot {
-    item: Box<str>,
-    count: u64,
-    error: u64,
+/// FNV-1a, 64 bit: fast for short ids; only used to compare within one summary.
+fn fnv1a(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// Approximate top-k counts in `capacity` slots (see the module doc).
+///
+/// Laid out as parallel arrays: a lookup scans only the slots' hashes (a few cache lines) and
+/// compares strings on a hash match; an eviction scans only the counts and reuses the evicted
+/// slot's string buffer.
 #[derive(Debug, Clone)]
 pub struct SpaceSaving {
     capacity: usize,
-    slots: Vec<Slot>,
+    hashes: Vec<u64>,
+    counts: Vec<u64>,
+    errors: Vec<u64>,
+    items: Vec<String>,
 }
 
 /// A counted item: `count` may overestimate by at most `error`.
@@ -138,67 +147,89 @@ impl SpaceSaving {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
-            slots: Vec::new(),
+            hashes: Vec::new(),
+            counts: Vec::new(),
+            errors: Vec::new(),
+            items: Vec::new(),
         }
     }
 
+    fn find(&self, hash: u64, item: &str) -> Option<usize> {
+        self.hashes
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| **h == hash)
+            .map(|(i, _)| i)
+            .find(|i| self.items[*i] == item)
+    }
+
     pub fn add(&mut self, item: &str) {
-        if let Some(s) = self.slots.iter_mut().find(|s| &*s.item == item) {
-            s.count += 1;
+        let hash = fnv1a(item);
+        if let Some(i) = self.find(hash, item) {
+            self.counts[i] += 1;
             return;
         }
-        if self.slots.len() < self.capacity {
-            self.slots.push(Slot {
-                item: item.into(),
-                count: 1,
-                error: 0,
-            });
+        if self.hashes.len() < self.capacity {
+            self.hashes.push(hash);
+            self.counts.push(1);
+            self.errors.push(0);
+            self.items.push(item.to_owned());
             return;
         }
         // Replace the slot with the smallest count (first one on ties).
         let mut min_i = 0;
-        for (i, s) in self.slots.iter().enumerate() {
-            if s.count < self.slots[min_i].count {
+        let mut min_c = u64::MAX;
+        for (i, c) in self.counts.iter().enumerate() {
+            if *c < min_c {
+                min_c = *c;
                 min_i = i;
             }
         }
-        let s = &mut self.slots[min_i];
-        s.error = s.count;
-        s.count += 1;
-        s.item = item.into();
+        self.errors[min_i] = min_c;
+        self.counts[min_i] = min_c + 1;
+        self.hashes[min_i] = hash;
+        let s = &mut self.items[min_i];
+        s.clear();
+        s.push_str(item);
+    }
+
+    fn counted(&self, i: usize) -> Counted {
+        Counted {
+            item: self.items[i].clone(),
+            count: self.counts[i],
+            error: self.errors[i],
+        }
     }
 
     /// The count recorded for `item`, if it holds a slot.
     pub fn get(&self, item: &str) -> Option<Counted> {
-        self.slots.iter().find(|s| &*s.item == item).map(to_counted)
+        self.find(fnv1a(item), item).map(|i| self.counted(i))
+    }
+
+    fn all(&self) -> Vec<Counted> {
+        let mut v: Vec<Counted> = (0..self.items.len()).map(|i| self.counted(i)).collect();
+        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.item.cmp(&b.item)));
+        v
     }
 
     /// Up to `n` items, highest count first (ties by name).
     pub fn top(&self, n: usize) -> Vec<Counted> {
-        let mut v: Vec<Counted> = self.slots.iter().map(to_counted).collect();
-        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.item.cmp(&b.item)));
+        let mut v = self.all();
         v.truncate(n);
         v
     }
 
     /// Every item whose guaranteed count is at least `min`, highest first.
     pub fn at_least(&self, min: u64) -> Vec<Counted> {
-        let mut v: Vec<Counted> = self
-            .slots
-            .iter()
-            .map(to_counted)
+        self.all()
+            .into_iter()
             .filter(|c| c.at_least() >= min)
-            .collect();
-        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.item.cmp(&b.item)));
-        v
+            .collect()
     }
-}
 
-fn to_counted(s: &Slot) -> Counted {
-    Counted {
-        item: s.item.to_string(),
-        count: s.count,
-        error: s.error,
+    /// `true` once some count may be overestimated (more distinct items than slots).
+    pub fn is_approximate(&self) -> bool {
+        self.errors.iter().any(|e| *e > 0)
     }
 }
 
@@ -229,7 +260,10 @@ mod tests {
         assert_eq!(s.count(), 10_000);
         let check = |q: f64, want: f64| {
             let got = s.quantile(q).expect("samples") as f64;
-            assert!((got - want).abs() / want <= 0.021, "q={q} got {got} want {want}");
+            assert!(
+                (got - want).abs() / want <= 0.021,
+                "q={q} got {got} want {want}"
+            );
         };
         check(0.5, 500_000.0);
         check(0.95, 950_000.0);

@@ -23,18 +23,39 @@ pub struct SyntheticHistory {
     span_ms: i64,
     keys: u32,
     instances: u32,
+    /// Names are formatted once; records copy them (as a decoder would).
+    key_names: Vec<(String, String, String)>,
+    instance_names: Vec<String>,
     rec: HistoryRecord,
 }
 
 impl SyntheticHistory {
     /// `keys` distinct `roleN:alertM` keys, `instances` distinct instance ids.
-    pub fn new(seed: u64, start_ms: EpochMillis, end_ms: EpochMillis, keys: u32, instances: u32) -> Self {
+    pub fn new(
+        seed: u64,
+        start_ms: EpochMillis,
+        end_ms: EpochMillis,
+        keys: u32,
+        instances: u32,
+    ) -> Self {
+        let keys = keys.max(1);
+        let instances = instances.max(1);
         Self {
             state: seed | 1,
             start_ms,
             span_ms: (end_ms - start_ms).max(1),
-            keys: keys.max(1),
-            instances: instances.max(1),
+            keys,
+            instances,
+            key_names: (0..keys)
+                .map(|k| {
+                    (
+                        format!("role{}:alert{k}", k % 50),
+                        format!("role{}", k % 50),
+                        format!("alert{k}"),
+                    )
+                })
+                .collect(),
+            instance_names: (0..instances).map(|i| format!("i-{i:017x}")).collect(),
             rec: HistoryRecord::default(),
         }
     }
@@ -51,10 +72,10 @@ impl SyntheticHistory {
 
     /// The next record (valid until the next call).
     pub fn next_record(&mut self) -> &HistoryRecord {
-        use std::fmt::Write as _;
         let r = self.next_u64();
         // Skewed key choice: low keys are much more frequent.
-        let k = ((r % u64::from(self.keys)) * ((r >> 20) % u64::from(self.keys)) / u64::from(self.keys)) as u32;
+        let k = ((r % u64::from(self.keys)) * ((r >> 20) % u64::from(self.keys))
+            / u64::from(self.keys)) as u32;
         let inst = ((r >> 32) % u64::from(self.instances)) as u32;
         let t = self.start_ms + ((r >> 8) % self.span_ms as u64) as i64;
         let mut pick = ((r >> 40) % 100) as u32;
@@ -67,18 +88,16 @@ impl SyntheticHistory {
             pick -= w;
         }
         let rec = &mut self.rec;
-        let key = rec.key.get_or_insert_with(String::new);
-        key.clear();
-        let _ = write!(key, "role{}:alert{}", k % 50, k);
-        let role = rec.role.get_or_insert_with(String::new);
-        role.clear();
-        let _ = write!(role, "role{}", k % 50);
-        let alert = rec.alert.get_or_insert_with(String::new);
-        alert.clear();
-        let _ = write!(alert, "alert{k}");
-        let instance = rec.instance.get_or_insert_with(String::new);
-        instance.clear();
-        let _ = write!(instance, "i-{inst:017x}");
+        let (key_name, role_name, alert_name) = &self.key_names[k as usize];
+        let set = |slot: &mut Option<String>, v: &str| {
+            let s = slot.get_or_insert_with(String::new);
+            s.clear();
+            s.push_str(v);
+        };
+        set(&mut rec.key, key_name);
+        set(&mut rec.role, role_name);
+        set(&mut rec.alert, alert_name);
+        set(&mut rec.instance, &self.instance_names[inst as usize]);
         rec.outcome.clear();
         rec.outcome.push_str(outcome);
         let state = rec.state.get_or_insert_with(String::new);

@@ -83,7 +83,8 @@ impl ReportWindow {
         }
         let tz = TimeZone::get(tz_name)
             .map_err(|_| ReportError::UnknownTimeZone(crate::alert::clip(tz_name, 60)))?;
-        let now = Timestamp::from_millisecond(now_ms).map_err(|_| ReportError::OutOfRange(now_ms))?;
+        let now =
+            Timestamp::from_millisecond(now_ms).map_err(|_| ReportError::OutOfRange(now_ms))?;
         let today = tz.to_datetime(now).date();
         let oor = |_| ReportError::OutOfRange(now_ms);
         let end_date = match end {
@@ -218,7 +219,11 @@ impl ReportWindow {
             Ok(t) => {
                 let dt = self.tz.to_datetime(t);
                 let offset = self.tz.to_offset(t);
-                format!("{}{}", dt.strftime("%Y-%m-%dT%H:%M:%S"), offset_string(offset.seconds()))
+                format!(
+                    "{}{}",
+                    dt.strftime("%Y-%m-%dT%H:%M:%S"),
+                    offset_string(offset.seconds())
+                )
             }
             Err(_) => ms.to_string(),
         }
@@ -277,8 +282,14 @@ mod tests {
         // 2024-06-12T10:00:00Z, a Wednesday.
         let now = 1_718_186_400_000;
         let w = ReportWindow::new(now, "UTC", 7, WindowEnd::StartOfToday).expect("window");
-        assert_eq!(w.this_period_dates().first().map(String::as_str), Some("2024-06-05"));
-        assert_eq!(w.this_period_dates().last().map(String::as_str), Some("2024-06-11"));
+        assert_eq!(
+            w.this_period_dates().first().map(String::as_str),
+            Some("2024-06-05")
+        );
+        assert_eq!(
+            w.this_period_dates().last().map(String::as_str),
+            Some("2024-06-11")
+        );
         assert_eq!(w.utc_days().len(), 14);
         assert_eq!(w.day_index(now), None);
         assert_eq!(w.day_index(now - 86_400_000), Some(13));

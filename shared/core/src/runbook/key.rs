@@ -5,8 +5,7 @@ pub fn is_valid_key(key: &str) -> bool {
     fn part(p: &str) -> bool {
         p == "*"
             || (!p.is_empty()
-                && p
-                    .bytes()
+                && p.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')))
     }
     match key.split_once(':') {

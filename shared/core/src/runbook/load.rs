@@ -123,7 +123,10 @@ fn load_file(
         }
     };
     let Some(root) = parsed.value else {
-        ctx.error(0, "file is empty: expected a JSON object of runbooks".into());
+        ctx.error(
+            0,
+            "file is empty: expected a JSON object of runbooks".into(),
+        );
         return;
     };
     let Value::Object(root) = root else {
@@ -141,13 +144,19 @@ fn load_file(
             let (l, c) = ctx.index.position(first);
             ctx.error(
                 at,
-                format!("duplicate key {name:?} (first defined at {}:{l}:{c})", ctx.name),
+                format!(
+                    "duplicate key {name:?} (first defined at {}:{l}:{c})",
+                    ctx.name
+                ),
             );
             continue;
         }
         if name == "$schema" {
             if !matches!(prop.value, Value::StringLit(_)) {
-                ctx.error(value_start(&prop.value), "\"$schema\" must be a string".into());
+                ctx.error(
+                    value_start(&prop.value),
+                    "\"$schema\" must be a string".into(),
+                );
             }
             continue;
         }
@@ -377,7 +386,10 @@ fn approver_list(ctx: &mut FileCtx<'_>, v: &Value<'_>) -> Vec<String> {
                     s.value
                 ),
             ),
-            other => ctx.error(value_start(other), format!("approvers[{i}] must be a string")),
+            other => ctx.error(
+                value_start(other),
+                format!("approvers[{i}] must be a string"),
+            ),
         }
     }
     out

@@ -12,19 +12,30 @@ fn errors(name: &str, text: &str) -> Vec<String> {
 }
 
 fn ok(text: &str) -> RunbookMap {
-    load(&[RunbookSource { name: "r.json", text }], &LoadOptions::default())
-        .expect("valid")
-        .0
+    load(
+        &[RunbookSource {
+            name: "r.json",
+            text,
+        }],
+        &LoadOptions::default(),
+    )
+    .expect("valid")
+    .0
 }
 
 #[test]
 fn minimal_form_from_the_original_design() {
-    let m = ok(r#"{ "SOME_ROLE:SOME_ALERT": { "commands": ["PROC_CHECK --ignore-check FOO", "service FOO restart", "service FOO status"] } }"#);
+    let m = ok(
+        r#"{ "SOME_ROLE:SOME_ALERT": { "commands": ["PROC_CHECK --ignore-check FOO", "service FOO restart", "service FOO status"] } }"#,
+    );
     let e = m.get("SOME_ROLE:SOME_ALERT").expect("entry");
     assert_eq!(e.commands.len(), 3);
     assert_eq!(e.mode, Mode::Enforce);
     assert_eq!(e.timeout_seconds, 120);
-    assert_eq!((e.max_attempts, e.window_minutes, e.max_concurrent), (3, 60, 1));
+    assert_eq!(
+        (e.max_attempts, e.window_minutes, e.max_concurrent),
+        (3, 60, 1)
+    );
     assert_eq!(e.document, "AWS-RunShellScript");
 }
 
@@ -37,13 +48,19 @@ fn handout_runbooks_load() {
 
 #[test]
 fn precedence_exact_role_alert_catchall() {
-    let m = ok(r#"{"web:a":{"commands":["1"]},"web:*":{"commands":["2"]},"*:a":{"commands":["3"]},"*:*":{"commands":["4"]}}"#);
+    let m = ok(
+        r#"{"web:a":{"commands":["1"]},"web:*":{"commands":["2"]},"*:a":{"commands":["3"]},"*:*":{"commands":["4"]}}"#,
+    );
     assert_eq!(m.lookup("web", "a").map(|x| x.0), Some("web:a"));
     assert_eq!(m.lookup("web", "b").map(|x| x.0), Some("web:*"));
     assert_eq!(m.lookup("db", "a").map(|x| x.0), Some("*:a"));
     assert_eq!(m.lookup("db", "b").map(|x| x.0), Some("*:*"));
     let only_exact = ok(r#"{"web:a":{"commands":["1"]}}"#);
-    assert_eq!(only_exact.lookup("Web", "a"), None, "keys are case-sensitive");
+    assert_eq!(
+        only_exact.lookup("Web", "a"),
+        None,
+        "keys are case-sensitive"
+    );
 }
 
 #[test]
@@ -54,8 +71,10 @@ fn schema_key_allowed() {
 
 #[test]
 fn malformed_json_points_at_the_error() {
-    assert_eq!(errors("f.json", "{\n  \"a:b\": {\"commands\": [\"x\"]},\n}"),
-        vec!["f.json:2:29: invalid JSON: Trailing commas are not allowed"]);
+    assert_eq!(
+        errors("f.json", "{\n  \"a:b\": {\"commands\": [\"x\"]},\n}"),
+        vec!["f.json:2:29: invalid JSON: Trailing commas are not allowed"]
+    );
     let e = errors("f.json", "{\"a:b\": ");
     assert!(e[0].starts_with("f.json:1:"), "{e:?}");
 }
@@ -63,21 +82,36 @@ fn malformed_json_points_at_the_error() {
 #[test]
 fn duplicate_keys_are_errors_not_last_wins() {
     let text = "{\n  \"a:b\": {\"commands\": [\"x\"]},\n  \"a:b\": {\"commands\": [\"y\"]}\n}";
-    assert_eq!(errors("f.json", text), vec!["f.json:3:3: duplicate key \"a:b\" (first defined at f.json:2:3)"]);
+    assert_eq!(
+        errors("f.json", text),
+        vec!["f.json:3:3: duplicate key \"a:b\" (first defined at f.json:2:3)"]
+    );
 }
 
 #[test]
 fn duplicate_keys_across_files() {
-    let a = RunbookSource { name: "a.json", text: "{\"x:y\": {\"commands\": [\"1\"]}}" };
-    let b = RunbookSource { name: "b.json", text: "{\n \"x:y\": {\"commands\": [\"2\"]}}" };
+    let a = RunbookSource {
+        name: "a.json",
+        text: "{\"x:y\": {\"commands\": [\"1\"]}}",
+    };
+    let b = RunbookSource {
+        name: "b.json",
+        text: "{\n \"x:y\": {\"commands\": [\"2\"]}}",
+    };
     let d = load(&[a, b], &LoadOptions::default()).expect_err("dup");
-    assert_eq!(d[0].to_string(), "b.json:2:2: duplicate key \"x:y\" (first defined at a.json:1:2)");
+    assert_eq!(
+        d[0].to_string(),
+        "b.json:2:2: duplicate key \"x:y\" (first defined at a.json:1:2)"
+    );
 }
 
 #[test]
 fn duplicate_field_in_entry() {
     let text = r#"{"a:b": {"commands": ["x"], "commands": ["y"]}}"#;
-    assert_eq!(errors("f", text), vec!["f:1:29: duplicate field \"commands\" in runbook \"a:b\""]);
+    assert_eq!(
+        errors("f", text),
+        vec!["f:1:29: duplicate field \"commands\" in runbook \"a:b\""]
+    );
 }
 
 #[test]
@@ -85,13 +119,19 @@ fn unknown_field_points_at_the_field() {
     let text = "{\n  \"a:b\": {\n    \"commands\": [\"x\"],\n    \"comands\": [\"y\"]\n  }\n}";
     let e = errors("f", text);
     assert_eq!(e.len(), 1);
-    assert!(e[0].starts_with("f:4:5: unknown field \"comands\" in runbook \"a:b\""), "{e:?}");
+    assert!(
+        e[0].starts_with("f:4:5: unknown field \"comands\" in runbook \"a:b\""),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn missing_commands_points_at_the_key() {
     let text = "{\n  \"a:b\": {\"description\": \"d\"}\n}";
-    assert_eq!(errors("f", text), vec!["f:2:3: runbook \"a:b\" is missing the required field \"commands\""]);
+    assert_eq!(
+        errors("f", text),
+        vec!["f:2:3: runbook \"a:b\" is missing the required field \"commands\""]
+    );
 }
 
 #[test]
@@ -110,7 +150,10 @@ fn empty_commands_and_empty_strings() {
 #[test]
 fn multiline_command_rejected() {
     let e = errors("f", r#"{"a:b": {"commands": ["echo a\nreboot"]}}"#);
-    assert!(e[0].starts_with("f:1:23: commands[0] must be one line"), "{e:?}");
+    assert!(
+        e[0].starts_with("f:1:23: commands[0] must be one line"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -137,7 +180,10 @@ fn numbers_out_of_range_or_not_whole() {
             "f:1:112: \"max_concurrent\" must be between 1 and 1000, got 1001",
         ]
     );
-    let e = errors("f", r#"{"a:b": {"commands": ["x"], "timeout_seconds": 172801}}"#);
+    let e = errors(
+        "f",
+        r#"{"a:b": {"commands": ["x"], "timeout_seconds": 172801}}"#,
+    );
     assert_eq!(e.len(), 1);
     ok(r#"{"a:b": {"commands": ["x"], "timeout_seconds": 172800}}"#);
 }
@@ -160,7 +206,10 @@ fn wrong_types_and_modes() {
 
 #[test]
 fn columns_count_characters() {
-    let e = errors("f", "{\"a:b\": {\"description\": \"é日本\", \"x\": 1, \"commands\": [\"y\"]}}");
+    let e = errors(
+        "f",
+        "{\"a:b\": {\"description\": \"é日本\", \"x\": 1, \"commands\": [\"y\"]}}",
+    );
     assert_eq!(e.len(), 1);
     assert!(e[0].starts_with("f:1:32: unknown field \"x\""), "{e:?}");
 }
@@ -173,16 +222,32 @@ fn every_problem_reported_at_once() {
 
 #[test]
 fn root_must_be_an_object() {
-    assert_eq!(errors("f", "  [1]"), vec!["f:1:3: expected a JSON object mapping \"ROLE:ALERT\" keys to runbooks"]);
-    assert_eq!(errors("f", ""), vec!["f:1:1: file is empty: expected a JSON object of runbooks"]);
+    assert_eq!(
+        errors("f", "  [1]"),
+        vec!["f:1:3: expected a JSON object mapping \"ROLE:ALERT\" keys to runbooks"]
+    );
+    assert_eq!(
+        errors("f", ""),
+        vec!["f:1:1: file is empty: expected a JSON object of runbooks"]
+    );
 }
 
 #[test]
 fn budget_warning_does_not_fail() {
     let text = r#"{"a:b": {"precheck": ["p"], "commands": ["x"], "verify": ["v"], "timeout_seconds": 600}}"#;
-    let (_, warnings) = load(&[RunbookSource { name: "f", text }], &LoadOptions::default()).expect("valid");
+    let (_, warnings) = load(
+        &[RunbookSource { name: "f", text }],
+        &LoadOptions::default(),
+    )
+    .expect("valid");
     assert_eq!(warnings.len(), 1);
-    assert!(warnings[0].to_string().starts_with("f:1:65: warning: runbook \"a:b\" may run 1800 s"), "{}", warnings[0]);
+    assert!(
+        warnings[0]
+            .to_string()
+            .starts_with("f:1:65: warning: runbook \"a:b\" may run 1800 s"),
+        "{}",
+        warnings[0]
+    );
 }
 
 #[test]

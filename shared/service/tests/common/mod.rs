@@ -13,9 +13,15 @@ pub const DEADLINE: i64 = T0 + 900_000_000;
 
 pub fn runbooks(json: &str) -> Arc<RunbookMap> {
     Arc::new(
-        load(&[RunbookSource { name: "t.json", text: json }], &LoadOptions::default())
-            .expect("valid runbooks")
-            .0,
+        load(
+            &[RunbookSource {
+                name: "t.json",
+                text: json,
+            }],
+            &LoadOptions::default(),
+        )
+        .expect("valid runbooks")
+        .0,
     )
 }
 

@@ -36,7 +36,11 @@ pub fn render_html(r: &Report) -> String {
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     s.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(s, "<title>selfheal weekly report — {}</title>", e(&period_title(r)));
+    let _ = writeln!(
+        s,
+        "<title>selfheal weekly report — {}</title>",
+        e(&period_title(r))
+    );
     let _ = writeln!(s, "<style>{STYLE}</style>\n</head>\n<body>");
     let _ = writeln!(s, "<h1>selfheal weekly report</h1>");
     let _ = writeln!(
@@ -48,7 +52,10 @@ pub fn render_html(r: &Report) -> String {
 
     s.push_str("<div class=\"cards\">");
     let card = |s: &mut String, v: String, l: String| {
-        let _ = write!(s, "<div class=\"card\"><div class=\"v\">{v}</div><div class=\"l\">{l}</div></div>");
+        let _ = write!(
+            s,
+            "<div class=\"card\"><div class=\"v\">{v}</div><div class=\"l\">{l}</div></div>"
+        );
     };
     card(
         &mut s,
@@ -60,8 +67,16 @@ pub fn render_html(r: &Report) -> String {
         t.healed.to_string(),
         format!("auto-healed · {}", e(&percent(t.auto_healed_share))),
     );
-    card(&mut s, t.escalated.to_string(), "escalated to a human".to_owned());
-    card(&mut s, t.human_pages_avoided.to_string(), "human pages avoided".to_owned());
+    card(
+        &mut s,
+        t.escalated.to_string(),
+        "escalated to a human".to_owned(),
+    );
+    card(
+        &mut s,
+        t.human_pages_avoided.to_string(),
+        "human pages avoided".to_owned(),
+    );
     card(
         &mut s,
         t.on_call_minutes_saved.to_string(),
@@ -116,7 +131,10 @@ pub fn render_html(r: &Report) -> String {
             let key = if k.seen.history {
                 e(&k.key)
             } else {
-                format!("{} <span class=\"muted\">(CloudWatch only)</span>", e(&k.key))
+                format!(
+                    "{} <span class=\"muted\">(CloudWatch only)</span>",
+                    e(&k.key)
+                )
             };
             let _ = writeln!(
                 s,

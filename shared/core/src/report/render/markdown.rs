@@ -50,7 +50,12 @@ pub fn render_markdown(r: &Report) -> String {
         t.via_selfheal,
         t.cloudwatch_only
     );
-    let _ = writeln!(s, "| auto-healed | {} | {} of alerts |", t.healed, e(&percent(t.auto_healed_share)));
+    let _ = writeln!(
+        s,
+        "| auto-healed | {} | {} of alerts |",
+        t.healed,
+        e(&percent(t.auto_healed_share))
+    );
     let _ = writeln!(s, "| failed | {} | |", t.failed);
     let _ = writeln!(s, "| escalated | {} | |", t.escalated);
     let _ = writeln!(s, "| dry-run | {} | |", t.dry_run);
@@ -67,13 +72,7 @@ pub fn render_markdown(r: &Report) -> String {
         let _ = writeln!(s, "None this period.");
     }
     for rec in &r.recommendations {
-        let _ = writeln!(
-            s,
-            "- **{}** `{}` — {}",
-            e(&rec.key),
-            rec.rule,
-            e(&rec.text)
-        );
+        let _ = writeln!(s, "- **{}** `{}` — {}", e(&rec.key), rec.rule, e(&rec.text));
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "## Alerts by ROLE:ALERT");
@@ -87,7 +86,10 @@ pub fn render_markdown(r: &Report) -> String {
         "| key | this | last | change | daily ({}) | healed | failed | escalated | dry-run | no runbook | success | heal p50 / p95 | top instances | first seen | last seen | rules |",
         r.weekdays.join(" ")
     );
-    let _ = writeln!(s, "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|"
+    );
     for k in &r.keys {
         let key = if k.seen.history {
             e(&k.key)

@@ -124,13 +124,18 @@ pub fn sanitize(s: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
-        out.push(if c.is_control() || bidi { ' ' } else { c });
+        out.push(if c.is_control() || is_bidi(c) { ' ' } else { c });
     }
     out
 }
 
-/// Escapes text and attribute values for HTML and XML (SVG).
+/// Bidirectional-text controls (they can make a name display as something else).
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+/// Escapes text and attribute values for HTML and XML (SVG); control and bidi characters
+/// become spaces.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -140,7 +145,7 @@ pub fn escape_html(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
+            c if (c.is_control() && c != '\n' && c != '\t') || is_bidi(c) => out.push(' '),
             c => out.push(c),
         }
     }
@@ -160,7 +165,10 @@ mod tests {
         assert_eq!(sparkline(&[0, 0]), "▁▁");
         assert_eq!(change_text(&Change::between(6, 4)), "+2 (+50%)");
         assert_eq!(change_text(&Change::between(3, 0)), "+3 (new)");
-        assert_eq!(escape_html("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+        assert_eq!(
+            escape_html("<a href='x'>&"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;"
+        );
         assert_eq!(sanitize("a\nb\u{202e}c", 10), "a b c");
         assert_eq!(sanitize("abcdef", 3), "abc…");
         assert_eq!("md".parse::<Format>(), Ok(Format::Markdown));

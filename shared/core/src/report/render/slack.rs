@@ -95,7 +95,9 @@ pub fn render_slack(r: &Report) -> Value {
     let t = &r.totals;
     let mut blocks: Vec<Value> = Vec::new();
     let header: String = sanitize("selfheal weekly report", MAX_HEADER);
-    blocks.push(json!({"type": "header", "text": {"type": "plain_text", "text": header, "emoji": false}}));
+    blocks.push(
+        json!({"type": "header", "text": {"type": "plain_text", "text": header, "emoji": false}}),
+    );
     blocks.push(json!({"type": "context", "elements": [mrkdwn(&escape_slack(&period_title(r)))]}));
     blocks.push(json!({"type": "section", "fields": [
         field(&format!("*Alerts*\n{} ({} vs last period)", t.alerts, escape_slack(&change_text(&t.change)))),
@@ -107,7 +109,12 @@ pub fn render_slack(r: &Report) -> Value {
     ]}));
     blocks.push(json!({"type": "divider"}));
 
-    let top: Vec<_> = r.keys.iter().filter(|k| k.this_period > 0).take(SLACK_TOP_KEYS).collect();
+    let top: Vec<_> = r
+        .keys
+        .iter()
+        .filter(|k| k.this_period > 0)
+        .take(SLACK_TOP_KEYS)
+        .collect();
     if top.is_empty() {
         blocks.push(section("*No alerts this period.*"));
     } else {
@@ -179,7 +186,11 @@ pub fn render_slack(r: &Report) -> Value {
     }
 
     let footer = match r.report_url.as_deref() {
-        Some(url) if !url.is_empty() => format!("{} · {}", link(url, "Full report"), "every key, chart and rule"),
+        Some(url) if !url.is_empty() => format!(
+            "{} · {}",
+            link(url, "Full report"),
+            "every key, chart and rule"
+        ),
         _ => "Full report: `selfheal report --format html`".to_owned(),
     };
     blocks.push(json!({"type": "context", "elements": [mrkdwn(&footer)]}));

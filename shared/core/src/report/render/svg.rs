@@ -132,7 +132,9 @@ pub fn render_svg(r: &Report, opts: SvgOptions) -> String {
         s.push_str("</g>");
     }
     let axis_y = TOP + rows as f64 * ROW_H + 16.0;
-    for d in 0..r.days.len() {
+    // At most ~14 day labels, so long periods stay readable.
+    let every = r.days.len().div_ceil(14).max(1);
+    for d in (0..r.days.len()).step_by(every) {
         let x = LABEL_W + d as f64 * slot + slot / 2.0;
         let wd = r.weekdays.get(d).map_or("", String::as_str);
         let date = r.days[d].get(5..).unwrap_or("");

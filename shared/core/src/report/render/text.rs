@@ -16,7 +16,11 @@ pub(super) fn heal_times(k: &KeyReport) -> String {
 pub(super) fn period_title(r: &Report) -> String {
     let first = r.days.first().map_or("", String::as_str);
     let last = r.days.last().map_or("", String::as_str);
-    format!("{first} – {last} ({}, {} days)", sanitize(&r.time_zone, 64), r.period_days)
+    format!(
+        "{first} – {last} ({}, {} days)",
+        sanitize(&r.time_zone, 64),
+        r.period_days
+    )
 }
 
 /// The report as plain text.
@@ -110,7 +114,14 @@ pub fn render_text(r: &Report) -> String {
             let list: Vec<String> = k
                 .top_instances
                 .iter()
-                .map(|i| format!("{} ({}, healed {})", sanitize(&i.instance, 40), i.alerts, i.healed))
+                .map(|i| {
+                    format!(
+                        "{} ({}, healed {})",
+                        sanitize(&i.instance, 40),
+                        i.alerts,
+                        i.healed
+                    )
+                })
                 .collect();
             let _ = writeln!(s, "  top instances: {}", list.join(", "));
         }

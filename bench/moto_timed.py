@@ -1,0 +1,136 @@
+"""moto_server for the benchmarks, measuring the time moto itself spends on the API calls.
+
+Same server as tests/moto/moto_launcher.py (imported, so its SendCommand-without-Targets patch
+applies), wrapped in a WSGI middleware that records, for every AWS request:
+  - the action (X-Amz-Target, the form's Action=, or the CBOR path's operation),
+  - its service time inside moto (WSGI call → response body produced),
+and keeps, since the last reset:
+  requests, by_action {action: count}, sum_s (per-request times added up),
+  busy_s (the union of the intervals in which moto was serving at least one request — the time
+          moto needs for these calls; overlapping requests are not counted twice),
+  cpu_s (the process CPU time moto used, HTTP parsing included).
+
+GET /bench-stats answers the stats as JSON; POST /bench-stats resets them.
+
+Usage: python bench/moto_timed.py PORT   (prints "READY <port>", runs until killed)
+"""
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "moto"))
+
+import moto_launcher  # noqa: E402,F401  (applies the SendCommand patch)
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server  # noqa: E402
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with getattr(self, "lock", threading.Lock()):
+            self.requests = 0
+            self.by_action = {}
+            self.sum_s = 0.0
+            self.busy_s = 0.0
+            self.in_flight = 0
+            self.busy_since = 0.0
+            self.cpu0 = time.process_time()
+
+    def begin(self):
+        with self.lock:
+            if self.in_flight == 0:
+                self.busy_since = time.perf_counter()
+            self.in_flight += 1
+
+    def end(self, action, took):
+        with self.lock:
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self.busy_s += time.perf_counter() - self.busy_since
+            self.requests += 1
+            self.sum_s += took
+            self.by_action[action] = self.by_action.get(action, 0) + 1
+
+    def snapshot(self):
+        with self.lock:
+            return {
+                "requests": self.requests,
+                "by_action": dict(sorted(self.by_action.items())),
+                "sum_s": self.sum_s,
+                "busy_s": self.busy_s,
+                "cpu_s": time.process_time() - self.cpu0,
+            }
+
+
+STATS = Stats()
+
+
+def action_of(environ, body):
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.split(".")[-1]
+    path = environ.get("PATH_INFO", "")
+    if "/operation/" in path:
+        return path.rsplit("/", 1)[-1]
+    if body:
+        for part in body.split(b"&"):
+            if part.startswith(b"Action="):
+                return part[7:].decode("ascii", "replace")
+    return environ.get("REQUEST_METHOD", "?") + " " + path
+
+
+def timed(app):
+    def wrapper(environ, start_response):
+        if environ.get("PATH_INFO") == "/bench-stats":
+            if environ.get("REQUEST_METHOD") == "POST":
+                STATS.reset()
+            payload = json.dumps(STATS.snapshot()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+            return [payload]
+        STATS.begin()
+        start = time.perf_counter()
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            chunks = list(app(environ, start_response))
+        finally:
+            STATS.end(action_of(environ, body), time.perf_counter() - start)
+        return chunks
+
+    return wrapper
+
+
+def main():
+    port = int(sys.argv[1])
+    app = timed(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, app, True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/bench-stats", timeout=1)
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.05)
+    print(f"READY {port}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (server.shutdown(), sys.exit(0)))
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+//! The slack-approvals Lambda (behind a function URL): settings, secrets, runbooks and clients
+//! are built once here; each request calls [`slack_approvals::handle`].
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use selfheal_aws::slack::{http_client, read_secure_param, Secret};
+use selfheal_aws::AwsClients;
+use selfheal_core::runbook::LoadOptions;
+use slack_approvals::adapters::{
+    DynamoApprovalStore, HttpResponder, SlackDirectory, SqsApprovalQueue,
+};
+use slack_approvals::settings::{FunctionSettings, SecretSource};
+use slack_approvals::{bundled_runbooks, handle, App, Directory, HttpRequest};
+
+async fn secret(clients: &AwsClients, source: &SecretSource) -> Result<Secret, String> {
+    match source {
+        SecretSource::Value(v) => Ok(Secret::new(v.clone())),
+        SecretSource::Parameter(name) => read_secure_param(&clients.ssm, name).await,
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = FunctionSettings::from_env().map_err(Error::from)?;
+    let options = LoadOptions::default();
+    let runbooks = match &settings.runbooks {
+        Some(path) => selfheal_service::runbook_files::load_runbooks(path, &options)
+            .map(|(m, _)| m)
+            .map_err(|d| {
+                d.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?,
+        None => bundled_runbooks(&options)?,
+    };
+    let clients = AwsClients::from_env().await;
+    let signing_secret = secret(&clients, &settings.signing_secret).await?;
+    let http = http_client()?;
+    let directory: Option<Arc<dyn Directory>> = match &settings.slack_token {
+        Some(source) => Some(Arc::new(SlackDirectory::new(
+            http.clone(),
+            settings.slack_api_url.clone(),
+            secret(&clients, source).await?,
+        ))),
+        None => None,
+    };
+    let approvable = runbooks
+        .iter()
+        .filter(|(_, e)| e.mode == selfheal_core::Mode::Approve)
+        .count();
+    let app = App {
+        signing_secret,
+        runbooks: Arc::new(runbooks),
+        default_group: settings.default_group.clone(),
+        ttl_ms: settings.ttl_ms,
+        store: Arc::new(DynamoApprovalStore::new(
+            clients.dynamodb.clone(),
+            settings.table.clone(),
+        )),
+        queue: Arc::new(SqsApprovalQueue::new(
+            clients.sqs.clone(),
+            settings.queue_url.clone(),
+        )),
+        directory,
+        responder: Arc::new(HttpResponder::new(
+            http,
+            settings.response_url_prefix.clone(),
+        )),
+    };
+    tracing::info!(
+        approvable,
+        default_group = settings.default_group.as_deref().unwrap_or("-"),
+        groups_checkable = app.directory.is_some(),
+        "slack-approvals ready"
+    );
+    let app = &app;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let response = match HttpRequest::from_function_url_event(&event.payload) {
+                Ok(req) => handle(app, &req, now_ms()).await,
+                Err(e) => {
+                    tracing::warn!(reason = %e, "unreadable function URL event");
+                    slack_approvals::HttpResponse {
+                        status: 400,
+                        body: serde_json::json!({"ok": false, "error": "malformed", "message": e}),
+                    }
+                }
+            };
+            Ok::<_, Error>(response.to_function_url())
+        },
+    ))
+    .await
+}

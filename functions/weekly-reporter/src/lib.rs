@@ -1,0 +1,270 @@
+//! `weekly_reporter`: the weekly alert-frequency report (issue 6) over real sources — the
+//! history table, CloudWatch alarm history — and its delivery (Slack webhook, HTML on S3).
+//! The Lambda binary (`src/main.rs`) and `selfheal report` both call this library; the
+//! aggregation itself is pure and lives in `selfheal_core::report`.
+//!
+//! Flow: [`generate`] reads the window's UTC day partitions one by one and folds each day's
+//! records into a [`ReportBuilder`] (a day is dropped before the next is read), then streams
+//! CloudWatch state updates into it. [`run_weekly`] adds the HTML upload and the Slack post.
+
+pub mod alarm_history;
+pub mod delivery;
+pub mod settings;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use selfheal_aws::{AwsClients, DynamoStateStore, Settings};
+use selfheal_core::history::{EpochMillis, HistoryRecord};
+use selfheal_core::report::{
+    parse_since, render_html, render_slack, Report, ReportBuilder, ReportConfig, ReportError,
+    ReportWindow, WindowEnd,
+};
+use selfheal_service::ports::PortError;
+use serde::{Deserialize, Serialize};
+
+pub use alarm_history::{AlarmHistorySource, AlarmStateUpdate, CloudWatchAlarmHistory};
+pub use delivery::{http_client, post_webhook, ReportStore, S3ReportStore, Secret};
+pub use settings::ReportSettings;
+
+/// History, one UTC day partition at a time.
+#[async_trait]
+pub trait HistorySource: Send + Sync {
+    async fn history_day(&self, day: &str) -> Result<Vec<HistoryRecord>, PortError>;
+}
+
+#[async_trait]
+impl HistorySource for DynamoStateStore {
+    async fn history_day(&self, day: &str) -> Result<Vec<HistoryRecord>, PortError> {
+        self.query_history_day(day).await
+    }
+}
+
+/// Why a report could not be made or delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReporterError {
+    /// Bad input from the user (`--since`): exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    #[error("invalid configuration: {}", .0.join("; "))]
+    Config(Vec<String>),
+    #[error("cannot read the history table: {0}")]
+    History(String),
+    #[error("cannot post to Slack: {0}")]
+    Slack(String),
+}
+
+impl From<ReportError> for ReporterError {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::InvalidPeriod(_) => ReporterError::Usage(e.to_string()),
+            other => ReporterError::Config(vec![other.to_string()]),
+        }
+    }
+}
+
+/// The report's sources.
+#[derive(Clone)]
+pub struct Sources {
+    pub history: Arc<dyn HistorySource>,
+    /// `None` skips CloudWatch alarm history.
+    pub alarms: Option<Arc<dyn AlarmHistorySource>>,
+}
+
+/// Reads the window's history and alarm history into a finished [`Report`].
+///
+/// History errors fail the report (a week with missing days would mislead); an alarm-history
+/// error becomes a warning inside the report.
+pub async fn generate(
+    sources: &Sources,
+    settings: &ReportSettings,
+    window: ReportWindow,
+    report_url: Option<String>,
+) -> Result<Report, ReporterError> {
+    let days = window.utc_days();
+    let (start, end) = window.span();
+    let mut builder = ReportBuilder::new(window);
+    for day in &days {
+        let records = sources
+            .history
+            .history_day(day)
+            .await
+            .map_err(|e| ReporterError::History(format!("day {day}: {e}")))?;
+        for r in &records {
+            builder.add(r);
+        }
+    }
+    if let Some(alarms) = &sources.alarms {
+        // Each update is folded in as its page arrives; nothing is buffered.
+        let result = {
+            let mut sink = |u: AlarmStateUpdate| {
+                builder.add_alarm_history(&u.alarm_name, u.timestamp_ms, &u.new_state);
+            };
+            alarms.state_updates(start, end, &mut sink).await
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "CloudWatch alarm history unavailable; the report omits it");
+            builder.warn(format!("CloudWatch alarm history unavailable: {e}"));
+        }
+    }
+    Ok(builder.finish(ReportConfig {
+        minutes_per_page: settings.minutes_per_page,
+        thresholds: settings.thresholds.clone(),
+        report_url,
+        ..ReportConfig::default()
+    }))
+}
+
+/// Sources over the AWS clients: the state table and (unless disabled) CloudWatch.
+pub fn aws_sources(clients: &AwsClients, table: &str, settings: &ReportSettings) -> Sources {
+    Sources {
+        history: Arc::new(DynamoStateStore::new(clients.dynamodb.clone(), table)),
+        alarms: settings.alarm_history.then(|| {
+            Arc::new(CloudWatchAlarmHistory::new(clients.cloudwatch.clone()))
+                as Arc<dyn AlarmHistorySource>
+        }),
+    }
+}
+
+/// `selfheal report --since …`: the report of the last `since` (local days ending today, in
+/// `SELFHEAL_REPORT_TZ`) from the table in `SELFHEAL_TABLE`, using the process environment for
+/// settings and AWS (`AWS_ENDPOINT_URL` points it at an emulator).
+pub async fn report_from_env(since: &str, now_ms: EpochMillis) -> Result<Report, ReporterError> {
+    let days = parse_since(since).map_err(|e| ReporterError::Usage(e.to_string()))?;
+    let base = Settings::from_env(true).map_err(|e| ReporterError::Config(e.problems))?;
+    let settings = ReportSettings::from_env().map_err(ReporterError::Config)?;
+    let table = base
+        .table
+        .ok_or_else(|| ReporterError::Config(vec!["SELFHEAL_TABLE is required".into()]))?;
+    let clients = AwsClients::from_env().await;
+    let sources = aws_sources(&clients, &table, &settings);
+    let window = ReportWindow::new(now_ms, &settings.time_zone, days, WindowEnd::EndOfToday)?;
+    generate(&sources, &settings, window, None).await
+}
+
+/// What one scheduled run did (the Lambda's response).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub period_start: String,
+    pub period_end: String,
+    pub alerts: u64,
+    pub keys: usize,
+    pub recommendations: usize,
+    /// `s3://bucket/key` when uploaded.
+    pub html: Option<String>,
+    /// `posted`, `not configured`, or `skipped`.
+    pub slack: String,
+    pub warnings: Vec<String>,
+}
+
+/// The scheduled run's optional input (EventBridge Scheduler delivers the target's `Input`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunInput {
+    /// Overrides `SELFHEAL_REPORT_PERIOD` (`7d`, `2w`).
+    pub since: Option<String>,
+    /// `false` builds and uploads the report but does not post to Slack.
+    pub post_to_slack: Option<bool>,
+}
+
+/// Delivery targets of a scheduled run.
+#[derive(Clone, Default)]
+pub struct Targets {
+    pub slack_webhook: Option<Secret>,
+    pub http: Option<reqwest::Client>,
+    pub store: Option<Arc<dyn ReportStore>>,
+    /// The AWS region (for the S3 console link).
+    pub region: Option<String>,
+}
+
+/// The scheduled report: complete local days ending at the start of today, HTML to S3 (when
+/// configured), the Block Kit message to Slack (when configured). A failed upload drops the
+/// link and is reported as a warning; a failed Slack post fails the run (the scheduler retries).
+pub async fn run_weekly(
+    sources: &Sources,
+    settings: &ReportSettings,
+    targets: &Targets,
+    input: &RunInput,
+    now_ms: EpochMillis,
+) -> Result<RunSummary, ReporterError> {
+    let days = match &input.since {
+        Some(s) => parse_since(s).map_err(|e| ReporterError::Usage(e.to_string()))?,
+        None => settings.period_days,
+    };
+    let window = ReportWindow::new(now_ms, &settings.time_zone, days, WindowEnd::StartOfToday)?;
+    let last_day = window
+        .this_period_dates()
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    let key = settings.object_key(&last_day);
+    let planned_url = targets
+        .store
+        .as_ref()
+        .and_then(|_| settings.report_url(&key, targets.region.as_deref()));
+    let mut report = generate(sources, settings, window, planned_url).await?;
+    let mut warnings = Vec::new();
+
+    let mut html_location = None;
+    if let Some(store) = &targets.store {
+        match store.put_html(&key, render_html(&report)).await {
+            Ok(loc) => {
+                tracing::info!(location = %loc, "report uploaded");
+                html_location = Some(loc);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "report upload failed; Slack gets no link");
+                warnings.push(format!("HTML upload failed: {e}"));
+                report.report_url = None;
+            }
+        }
+    }
+
+    let slack = match (&targets.slack_webhook, input.post_to_slack) {
+        (_, Some(false)) => "skipped".to_owned(),
+        (None, _) => "not configured".to_owned(),
+        (Some(url), _) => {
+            let http = match &targets.http {
+                Some(h) => h.clone(),
+                None => http_client().map_err(ReporterError::Slack)?,
+            };
+            post_webhook(&http, url, &render_slack(&report))
+                .await
+                .map_err(ReporterError::Slack)?;
+            tracing::info!("report posted to Slack");
+            "posted".to_owned()
+        }
+    };
+    warnings.extend(report.data_quality.warnings.iter().cloned());
+    Ok(RunSummary {
+        period_start: report.this_period.start.clone(),
+        period_end: report.this_period.end.clone(),
+        alerts: report.totals.alerts,
+        keys: report.keys.len(),
+        recommendations: report.recommendations.len(),
+        html: html_location,
+        slack,
+        warnings,
+    })
+}
+
+/// Reads the webhook URL from an SSM SecureString (once, at init).
+pub async fn read_webhook_param(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Secret, String> {
+    let out = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "ssm:GetParameter {name} failed: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(&e)
+            )
+        })?;
+    out.parameter()
+        .and_then(|p| p.value())
+        .filter(|v| v.starts_with("https://") || v.starts_with("http://"))
+        .map(Secret::new)
+        .ok_or_else(|| format!("parameter {name} holds no http(s) URL (value not shown)"))
+}

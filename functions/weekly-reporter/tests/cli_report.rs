@@ -1,0 +1,166 @@
+//! `selfheal report` (shared/cli/src/report_cmd.rs, compiled here as a module so it is tested
+//! before it is wired into the CLI): argument parsing, usage errors, and — when
+//! `SELFHEAL_MOTO_URL` is set — a JSON report read from a moto history table.
+
+#[path = "../../../shared/cli/src/report_cmd.rs"]
+mod report_cmd;
+
+use clap::Parser;
+use report_cmd::{ReportArgs, ReportFormat};
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: ReportArgs,
+}
+
+#[test]
+fn parses_arguments() {
+    let d = Cli::try_parse_from(["report"]).expect("defaults").args;
+    assert_eq!(d.since, "7d");
+    assert_eq!(d.format, ReportFormat::Text);
+    assert_eq!(d.output, None);
+    let a = Cli::try_parse_from([
+        "report", "--since", "2w", "--format", "markdown", "--output", "r.md",
+    ])
+    .expect("valid")
+    .args;
+    assert_eq!(a.since, "2w");
+    assert_eq!(a.format, ReportFormat::Markdown);
+    assert_eq!(a.output.as_deref(), Some(std::path::Path::new("r.md")));
+    for f in ["json", "html", "text"] {
+        assert!(
+            Cli::try_parse_from(["report", "--format", f]).is_ok(),
+            "{f}"
+        );
+    }
+    assert!(Cli::try_parse_from(["report", "--format", "pdf"]).is_err());
+}
+
+#[tokio::test]
+async fn bad_since_is_a_usage_error() {
+    let args = Cli::try_parse_from(["report", "--since", "1y"])
+        .expect("parses")
+        .args;
+    let code = report_cmd::run(&args).await;
+    assert_eq!(
+        format!("{code:?}"),
+        format!("{:?}", std::process::ExitCode::from(2))
+    );
+}
+
+#[tokio::test]
+async fn json_report_from_moto() {
+    let Some(url) = std::env::var("SELFHEAL_MOTO_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        println!("SKIPPED json_report_from_moto: set SELFHEAL_MOTO_URL to run it");
+        return;
+    };
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    use selfheal_core::history::HistoryRecord;
+    use selfheal_service::ports::StateStore;
+
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+    ] {
+        if std::env::var_os(k).is_none() {
+            std::env::set_var(k, v);
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let table = format!("selfheal-report-cli-{now}");
+    let clients = selfheal_aws::AwsClients::with_endpoint(&url).await;
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attr")
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .expect("key")
+    };
+    clients
+        .dynamodb
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create table");
+    let store = selfheal_aws::DynamoStateStore::new(clients.dynamodb.clone(), &table);
+    // Today (UTC) is inside `selfheal report`'s period: it ends at the end of today.
+    let day = {
+        let days = now.div_euclid(86_400_000);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    for i in 0..4 {
+        store
+            .put_history(&HistoryRecord {
+                day: day.clone(),
+                sort: format!("s{i}"),
+                key: Some("web:disk_full".into()),
+                role: Some("web".into()),
+                alert: Some("disk_full".into()),
+                instance: Some("i-0123456789abcdef0".into()),
+                state: Some("ALARM".into()),
+                outcome: "healed".into(),
+                received_at_ms: now - 1000 * (i + 1),
+                finished_at_ms: now,
+                ..Default::default()
+            })
+            .await
+            .expect("put");
+    }
+    std::env::set_var("AWS_ENDPOINT_URL", &url);
+    std::env::set_var("SELFHEAL_TABLE", &table);
+    std::env::set_var("SELFHEAL_REPORT_ALARM_HISTORY", "false");
+    let out = std::env::temp_dir().join(format!("selfheal-report-cli-{now}.json"));
+    let args = Cli::try_parse_from([
+        "report",
+        "--format",
+        "json",
+        "--output",
+        out.to_str().expect("utf-8"),
+    ])
+    .expect("parses")
+    .args;
+    let code = report_cmd::run(&args).await;
+    assert_eq!(
+        format!("{code:?}"),
+        format!("{:?}", std::process::ExitCode::SUCCESS)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("JSON");
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["keys"][0]["key"], "web:disk_full");
+    assert_eq!(json["keys"][0]["this_period"], 4);
+    assert_eq!(json["keys"][0]["top_instances"][0]["healed"], 4);
+}
