@@ -27,8 +27,19 @@ impl Drop for Moto {
 }
 
 /// Starts `python launcher PORT` (see `tests/moto/moto_launcher.py`) on a free port and waits for
-/// its `READY` line.
+/// its `READY` line. Tries three ports: another process may take a free port before moto binds it.
 pub fn start_moto(python: &Path, launcher: &Path) -> Result<Moto, String> {
+    let mut last = String::new();
+    for _ in 0..3 {
+        match start_moto_once(python, launcher) {
+            Ok(m) => return Ok(m),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn start_moto_once(python: &Path, launcher: &Path) -> Result<Moto, String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
