@@ -12,6 +12,10 @@ and keeps, since the last reset:
 
 GET /bench-stats answers the stats as JSON; POST /bench-stats resets them.
 
+MOTO_BENCH_LATENCY_MS=N adds N ms before each AWS request is served (not counted in moto's time):
+a stand-in for the network round trip to a real AWS endpoint, where calls run in parallel
+server-side, unlike moto, which serves them one at a time under the GIL.
+
 Usage: python bench/moto_timed.py PORT   (prints "READY <port>", runs until killed)
 """
 import io
@@ -77,6 +81,7 @@ class Stats:
 
 
 STATS = Stats()
+LATENCY_S = float(os.environ.get("MOTO_BENCH_LATENCY_MS", "0") or 0) / 1000
 
 
 def action_of(environ, body):
@@ -101,6 +106,8 @@ def timed(app):
             payload = json.dumps(STATS.snapshot()).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
             return [payload]
+        if LATENCY_S:
+            time.sleep(LATENCY_S)  # releases the GIL: concurrent requests wait in parallel
         STATS.begin()
         start = time.perf_counter()
         length = int(environ.get("CONTENT_LENGTH") or 0)
