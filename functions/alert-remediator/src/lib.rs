@@ -28,10 +28,18 @@ pub fn bundled_runbooks(options: &LoadOptions) -> Result<RunbookMap, String> {
 /// What the function answers.
 #[derive(Debug)]
 pub enum Reply {
-    /// For SQS: the ids that go back to the queue.
-    Batch(SqsBatchResponse),
+    /// For SQS: the ids that go back to the queue, and the receipt handles of those to offer
+    /// again sooner than the queue's visibility timeout (capacity waits).
+    Batch(SqsBatchResponse, Vec<Requeue>),
     /// For direct SNS / alarm-action invocations: `Err` makes Lambda retry the invocation.
     Direct(Result<(), String>),
+}
+
+/// A record to make visible again after `after` (`ChangeMessageVisibility`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requeue {
+    pub receipt_handle: String,
+    pub after: std::time::Duration,
 }
 
 /// Handles one invocation. `deadline_ms` is the invocation's deadline (epoch ms); a deadline in
@@ -48,14 +56,22 @@ pub async fn handle(
     } else {
         now_ms + budget_ms
     };
-    let (records, is_sqs) = split(event);
+    let (records, is_sqs) = split(&event);
+    let receipts = receipt_handles(&event);
     let results = engine.process_batch(records, deadline).await;
     if is_sqs {
         let mut resp = SqsBatchResponse::default();
+        let mut requeue = Vec::new();
         for r in results.iter().filter(|r| r.retry) {
             resp.add_failure(r.message_id.clone());
+            if let (Some(after), Some(handle)) = (r.retry_after, receipts.get(&r.message_id)) {
+                requeue.push(Requeue {
+                    receipt_handle: handle.clone(),
+                    after,
+                });
+            }
         }
-        Reply::Batch(resp)
+        Reply::Batch(resp, requeue)
     } else if let Some(r) = results.iter().find(|r| r.retry) {
         Reply::Direct(Err(format!(
             "{} needs a retry ({})",
@@ -66,8 +82,27 @@ pub async fn handle(
     }
 }
 
+/// SQS message id → receipt handle.
+fn receipt_handles(event: &serde_json::Value) -> std::collections::HashMap<String, String> {
+    event
+        .get("Records")
+        .and_then(|r| r.as_array())
+        .map(|records| {
+            records
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.get("messageId")?.as_str()?.to_owned(),
+                        r.get("receiptHandle")?.as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Turns any accepted event into engine records.
-fn split(event: serde_json::Value) -> (Vec<InboundRecord>, bool) {
+fn split(event: &serde_json::Value) -> (Vec<InboundRecord>, bool) {
     let Some(records) = event.get("Records").and_then(|r| r.as_array()) else {
         let id = ["alarmArn", "id"]
             .iter()

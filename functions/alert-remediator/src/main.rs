@@ -50,12 +50,29 @@ async fn main() -> Result<(), Error> {
     tracing::info!(runbooks = engine.runbooks().len(), "alert-remediator ready");
     let budget_ms = i64::from(settings.function_budget_seconds) * 1000;
     let engine = &engine;
+    // With SELFHEAL_QUEUE_URL, capacity waits come back after SELFHEAL_CAPACITY_RETRY_SECONDS
+    // instead of the queue's visibility timeout.
+    let queue = settings
+        .queue_url
+        .clone()
+        .map(|url| selfheal_aws::SqsQueue::new(clients.sqs.clone(), url));
+    let queue = &queue;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             let now = SystemClock.now_ms();
             let deadline = i64::try_from(event.context.deadline).unwrap_or(0);
             match handle(engine, event.payload, deadline, now, budget_ms).await {
-                Reply::Batch(resp) => serde_json::to_value(resp).map_err(Error::from),
+                Reply::Batch(resp, requeue) => {
+                    if let Some(queue) = queue {
+                        for r in &requeue {
+                            let secs = i32::try_from(r.after.as_secs()).unwrap_or(43_200);
+                            if let Err(e) = queue.change_visibility(&r.receipt_handle, secs).await {
+                                tracing::warn!(error = %e, "could not shorten a capacity wait; the queue's visibility timeout applies");
+                            }
+                        }
+                    }
+                    serde_json::to_value(resp).map_err(Error::from)
+                }
                 Reply::Direct(Ok(())) => Ok(serde_json::json!({"ok": true})),
                 Reply::Direct(Err(e)) => Err(Error::from(e)),
             }

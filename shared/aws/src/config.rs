@@ -106,6 +106,13 @@ pub struct Settings {
     pub history_ttl_days: u32,
     /// `SELFHEAL_RUNBOOKS`: runbook file or directory.
     pub runbooks: Option<PathBuf>,
+    /// `SELFHEAL_CAPACITY_RETRY_SECONDS` (default 60, 0–43200): a capacity wait comes back after
+    /// this long instead of the queue's whole visibility timeout.
+    pub capacity_retry_seconds: u32,
+    /// `SELFHEAL_APPROVAL_TTL_MINUTES` (default 30, 1–10080): how long a Run/Skip request stays open.
+    pub approval_ttl_minutes: u32,
+    /// `SELFHEAL_QUEUE_URL`: the alert queue (the Lambda uses it to shorten capacity waits).
+    pub queue_url: Option<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -128,6 +135,9 @@ impl fmt::Debug for Settings {
             .field("slack_api_url", &self.slack_api_url)
             .field("history_ttl_days", &self.history_ttl_days)
             .field("runbooks", &self.runbooks)
+            .field("capacity_retry_seconds", &self.capacity_retry_seconds)
+            .field("approval_ttl_minutes", &self.approval_ttl_minutes)
+            .field("queue_url", &self.queue_url)
             .finish()
     }
 }
@@ -137,6 +147,8 @@ pub const DEFAULT_MAX_PER_HOUR: u32 = 30;
 pub const DEFAULT_FUNCTION_BUDGET_SECONDS: u32 = 840;
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 pub const DEFAULT_HISTORY_TTL_DAYS: u32 = 90;
+pub const DEFAULT_CAPACITY_RETRY_SECONDS: u32 = 60;
+pub const DEFAULT_APPROVAL_TTL_MINUTES: u32 = 30;
 
 impl Settings {
     /// Reads the process environment. `require_table`: the engine needs `SELFHEAL_TABLE`;
@@ -178,6 +190,28 @@ impl Settings {
             DEFAULT_FUNCTION_BUDGET_SECONDS,
         );
         let history_ttl_days = number("SELFHEAL_HISTORY_TTL_DAYS", DEFAULT_HISTORY_TTL_DAYS);
+        let approval_ttl_minutes = number(
+            "SELFHEAL_APPROVAL_TTL_MINUTES",
+            DEFAULT_APPROVAL_TTL_MINUTES,
+        );
+        if approval_ttl_minutes > 10_080 {
+            problems.push(format!(
+                "SELFHEAL_APPROVAL_TTL_MINUTES={approval_ttl_minutes} is more than 10080 (7 days)"
+            ));
+        }
+        let capacity_retry_seconds = match get("SELFHEAL_CAPACITY_RETRY_SECONDS") {
+            None => DEFAULT_CAPACITY_RETRY_SECONDS,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n <= 43_200 => n,
+                _ => {
+                    problems.push(format!(
+                        "SELFHEAL_CAPACITY_RETRY_SECONDS={:?} is not a number of seconds from 0 to 43200",
+                        crate::text::clip_chars(&v, 40)
+                    ));
+                    DEFAULT_CAPACITY_RETRY_SECONDS
+                }
+            },
+        };
 
         let mut arn = |name: &str| -> Option<String> {
             let v = get(name)?;
@@ -232,6 +266,9 @@ impl Settings {
             slack_api_url,
             history_ttl_days,
             runbooks: get("SELFHEAL_RUNBOOKS").map(PathBuf::from),
+            capacity_retry_seconds,
+            approval_ttl_minutes,
+            queue_url: get("SELFHEAL_QUEUE_URL"),
         };
         if problems.is_empty() {
             Ok(settings)

@@ -12,7 +12,8 @@
 //! | history | `hist#<day>` | record sort key | every [`HistoryRecord`] field (its own `expires_at`) |
 //!
 //! Every write that guards safety is conditional. A lost race is not an error: counters re-read
-//! and retry (at most [`MAX_RACE_RETRIES`] times, then `Transient`). Throttling, 5xx and an
+//! and retry after a short jittered pause (at most [`MAX_RACE_RETRIES`] times, then
+//! `Transient`). Throttling, 5xx and an
 //! unreachable table are `Transient`, so the engine fails closed.
 
 use std::collections::HashMap;
@@ -27,7 +28,9 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use crate::error::port_error;
 
 /// How often an optimistic read-modify-write is retried after losing a race.
-pub const MAX_RACE_RETRIES: usize = 8;
+pub const MAX_RACE_RETRIES: usize = 16;
+/// The longest pause between two tries of a contended item.
+pub const MAX_RACE_PAUSE_MS: u64 = 200;
 /// How long a claim item lives after it was claimed.
 pub const CLAIM_TTL_SECONDS: i64 = 30 * 86_400;
 /// How long a lease item outlives its latest holder.
@@ -180,6 +183,18 @@ impl DynamoStateStore {
     }
 }
 
+/// A jittered pause before try `attempt` (0-based) of a contended read-modify-write: nothing
+/// before the first try, then a random wait in `1..=min(5 ms << attempt, 200 ms)`, so racing
+/// writers spread out instead of colliding again in lockstep.
+async fn pause_before(attempt: usize) {
+    if attempt == 0 {
+        return;
+    }
+    let ceiling = (5u64 << attempt.min(8)).min(MAX_RACE_PAUSE_MS);
+    let ms = rand::random_range(1..=ceiling);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
 fn race_lost(what: &str) -> PortError {
     PortError::Transient(format!(
         "dynamodb: {what} still contended after {MAX_RACE_RETRIES} attempts"
@@ -230,7 +245,8 @@ impl StateStore for DynamoStateStore {
         ttl_until: i64,
     ) -> Result<Option<u32>, PortError> {
         let pk = format!("budget#{budget_key}");
-        for _ in 0..MAX_RACE_RETRIES {
+        for attempt in 0..MAX_RACE_RETRIES {
+            pause_before(attempt).await;
             let stored = self.get(&pk, "budget").await?;
             let version = stored.as_ref().map_or(0, version_of);
             let mut attempts: Vec<i64> = stored
@@ -281,7 +297,8 @@ impl StateStore for DynamoStateStore {
         until: EpochMillis,
     ) -> Result<bool, PortError> {
         let pk = format!("lease#{role}");
-        for _ in 0..MAX_RACE_RETRIES {
+        for attempt in 0..MAX_RACE_RETRIES {
+            pause_before(attempt).await;
             let stored = self.get(&pk, "lease").await?;
             let version = stored.as_ref().map_or(0, version_of);
             let mut holders = stored
@@ -302,23 +319,34 @@ impl StateStore for DynamoStateStore {
         Err(race_lost("role lease"))
     }
 
+    /// One conditional `UpdateItem`: removes the holder and bumps the version (so a concurrent
+    /// acquire that read the old set cannot write it back). Absent item or holder: nothing to do.
     async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError> {
         let pk = format!("lease#{role}");
-        for _ in 0..MAX_RACE_RETRIES {
-            let Some(stored) = self.get(&pk, "lease").await? else {
-                return Ok(());
-            };
-            let version = version_of(&stored);
-            let mut holders = stored.get("holders").map(number_map).unwrap_or_default();
-            if holders.remove(holder).is_none() {
-                return Ok(());
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s("lease"))
+            .update_expression("REMOVE #holders.#h SET #version = #version + :one")
+            .condition_expression("attribute_exists(#holders.#h)")
+            .expression_attribute_names("#holders", "holders")
+            .expression_attribute_names("#h", holder)
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
             }
-            let item = lease_item(&pk, &holders);
-            if let Write::Done = self.put_versioned(item, version).await? {
-                return Ok(());
-            }
+            Err(e) => Err(port_error("dynamodb:UpdateItem", &e)),
         }
-        Err(race_lost("role lease"))
     }
 
     async fn take_fleet_slot(
@@ -327,7 +355,8 @@ impl StateStore for DynamoStateStore {
         max: u32,
         now: EpochMillis,
     ) -> Result<bool, PortError> {
-        for _ in 0..MAX_RACE_RETRIES {
+        for attempt in 0..MAX_RACE_RETRIES {
+            pause_before(attempt).await;
             let stored = self.get("fleet", "starts").await?;
             let version = stored.as_ref().map_or(0, version_of);
             let mut starts = stored

@@ -79,6 +79,8 @@ pub fn build_engine(
         claim_lease: claim_lease(budget),
         history_ttl_days: i64::from(settings.history_ttl_days),
         owner: options.owner,
+        capacity_retry: Duration::from_secs(u64::from(settings.capacity_retry_seconds)),
+        approval_ttl: Duration::from_secs(u64::from(settings.approval_ttl_minutes) * 60),
         ..EngineSettings::default()
     };
     Ok(Engine::new(ports, runbooks, engine_settings))

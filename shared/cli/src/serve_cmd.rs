@@ -136,6 +136,12 @@ async fn process(
     let results = engine.process_batch(records, deadline).await;
     for (m, r) in messages.iter().zip(results) {
         let disposition = if r.retry {
+            if let Some(after) = r.retry_after {
+                let secs = i32::try_from(after.as_secs()).unwrap_or(43_200);
+                if let Err(e) = queue.change_visibility(&m.receipt_handle, secs).await {
+                    tracing::warn!(message_id = %m.message_id, error = %e, "could not shorten the wait; the queue's visibility timeout applies");
+                }
+            }
             "returned"
         } else {
             match queue.delete(&m.receipt_handle).await {

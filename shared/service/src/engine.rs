@@ -6,6 +6,7 @@ use crate::ports::{
     Alarms, Chat, Clock, EpochMillis, Escalator, Executor, ModeSource, StateStore, Tags,
 };
 use selfheal_core::RunbookMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +41,11 @@ pub struct EngineSettings {
     pub redrive_limit: u32,
     /// Unique per process: who owns a claim.
     pub owner: String,
+    /// A capacity wait is offered again after this long (the transport shortens the message's
+    /// visibility), not after the queue's whole visibility timeout.
+    pub capacity_retry: Duration,
+    /// How long a Run/Skip approval request stays open.
+    pub approval_ttl: Duration,
 }
 
 impl Default for EngineSettings {
@@ -53,6 +59,8 @@ impl Default for EngineSettings {
             poll_max: Duration::from_secs(5),
             redrive_limit: 5,
             owner: "selfheal".into(),
+            capacity_retry: Duration::from_secs(60),
+            approval_ttl: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -73,6 +81,9 @@ pub struct RecordResult {
     pub outcome: Outcome,
     /// True when the record must go back to the queue (not deleted / in `batchItemFailures`).
     pub retry: bool,
+    /// For a record that goes back: offer it again after this long (`ChangeMessageVisibility`)
+    /// instead of the queue's visibility timeout. Set for capacity waits.
+    pub retry_after: Option<Duration>,
 }
 
 /// The engine. Cheap to clone (everything behind `Arc`).
@@ -82,6 +93,9 @@ pub struct Engine {
     pub(crate) runbooks: Arc<RunbookMap>,
     pub(crate) settings: Arc<EngineSettings>,
     pub(crate) metrics: Arc<dyn crate::metrics::MetricsSink>,
+    /// One lock per role, held while taking a role lease and a fleet slot, so the records of one
+    /// batch queue up in memory instead of racing each other on the same DynamoDB items.
+    role_locks: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Engine {
@@ -91,7 +105,17 @@ impl Engine {
             runbooks,
             settings: Arc::new(settings),
             metrics: Arc::new(crate::metrics::NoMetrics),
+            role_locks: Arc::default(),
         }
+    }
+
+    /// The in-process lock of `role`.
+    pub(crate) fn role_lock(&self, role: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .role_locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(locks.entry(role.to_owned()).or_default())
     }
 
     /// Sends EMF metric lines to `sink` (the Lambda: stdout).
@@ -125,6 +149,8 @@ impl Engine {
                 tracing::info!(message_id = %r.message_id, outcome = outcome.as_str(), "record processed");
                 RecordResult {
                     retry: outcome.returns_to_queue(),
+                    retry_after: (outcome == Outcome::CapacityWait)
+                        .then_some(engine.settings.capacity_retry),
                     message_id: r.message_id,
                     outcome,
                 }

@@ -101,7 +101,10 @@ impl Engine {
             }
         }
 
-        // Capacity: per-role lease (idempotent for this holder) and the fleet-wide hourly cap.
+        // Capacity: per-role lease (idempotent for this holder) and the fleet-wide hourly cap,
+        // taken under the role's in-process lock so one batch's records do not race each other.
+        let role_lock = self.role_lock(&role);
+        let guard = role_lock.lock().await;
         let now = self.ports.clock.now_ms();
         let until = now + self.lease_ms();
         if !self
@@ -110,18 +113,20 @@ impl Engine {
             .acquire_lease(&role, &holder, entry.max_concurrent, now, until)
             .await?
         {
+            drop(guard);
             let why = format!(
                 "role {role} already runs {} remediation(s), its max_concurrent",
                 entry.max_concurrent
             );
             return self.capacity_wait(case, claim, why, false).await;
         }
-        match self
+        let fleet = self
             .ports
             .store
             .take_fleet_slot(&holder, self.settings.max_per_hour, now)
-            .await
-        {
+            .await;
+        drop(guard);
+        match fleet {
             Ok(true) => {}
             Ok(false) => {
                 let why = format!("the fleet already started {} remediations in the last hour (SELFHEAL_MAX_PER_HOUR)", self.settings.max_per_hour);
