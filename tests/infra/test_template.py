@@ -25,6 +25,19 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 
 REMEDIATOR = "AlertRemediatorFunction"
 REPORTER = "WeeklyReporterFunction"
+APPROVALS = "SlackApprovalsFunction"
+APPROVALS_ROLE = "SlackApprovalsRole"
+# Everything that exists only when SlackSigningSecretParamName is set.
+APPROVALS_RESOURCES = {"SlackApprovalsLogGroup", APPROVALS_ROLE, APPROVALS, "SlackApprovalsErrorsAlarm"}
+# The slack-approvals environment, exactly (functions/slack-approvals/src/settings.rs).
+APPROVALS_ENV = {
+    "SELFHEAL_SLACK_SIGNING_SECRET_PARAM": {"Ref": "SlackSigningSecretParamName"},
+    "SELFHEAL_QUEUE_URL": {"Ref": "AlertQueue"},
+    "SELFHEAL_TABLE": {"Ref": "StateTable"},
+    "SELFHEAL_APPROVER_GROUP": {"Fn::If": ["HasApproverGroup", {"Ref": "ApproverGroupId"}, {"Ref": "AWS::NoValue"}]},
+    "SELFHEAL_APPROVAL_TTL_MINUTES": {"Ref": "ApprovalTtlMinutes"},
+    "SELFHEAL_SLACK_TOKEN_PARAM": {"Fn::If": ["HasSlackToken", {"Ref": "SlackTokenParamName"}, {"Ref": "AWS::NoValue"}]},
+}
 # APIs that support no resource-level permissions: the only ones allowed on Resource "*".
 NO_RESOURCE_LEVEL = {"ssm:getcommandinvocation", "ssm:listcommands", "tag:getresources"}
 ACCOUNT_ROOT = "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
@@ -446,6 +459,7 @@ def check_self_alarms(tpl: dict) -> list[str]:
         ("AWS/Lambda", "Throttles", "${%s}" % REMEDIATOR),
         ("AWS/Lambda", "Invocations", "${%s}" % REPORTER),
         ("AWS/Lambda", "Errors", "${%s}" % REPORTER),
+        ("AWS/Lambda", "Errors", "${%s}" % APPROVALS),
     }
     for missing in sorted(expected - watched):
         problems.append(f"no self-alarm on {missing}")
@@ -461,7 +475,7 @@ def check_self_alarms(tpl: dict) -> list[str]:
 
 def check_functions(tpl: dict) -> list[str]:
     problems = []
-    expected = {REMEDIATOR: "alert-remediator", REPORTER: "weekly-reporter"}
+    expected = {REMEDIATOR: "alert-remediator", REPORTER: "weekly-reporter", APPROVALS: "slack-approvals"}
     functions = resources(tpl, "AWS::Serverless::Function")
     if set(functions) != set(expected):
         problems.append(f"functions {sorted(functions)}, expected {sorted(expected)}")
@@ -482,9 +496,48 @@ def check_functions(tpl: dict) -> list[str]:
         "SELFHEAL_TABLE", "SELFHEAL_MODE_PARAM", "SELFHEAL_ROLE_TAG", "SELFHEAL_SLACK_WEBHOOK_PARAM",
         "SELFHEAL_SLACK_TOKEN_PARAM", "SELFHEAL_SLACK_CHANNEL", "SELFHEAL_CHAT_TOPIC_ARN",
         "SELFHEAL_ESCALATION_TOPIC_ARN", "SELFHEAL_MAX_PER_HOUR", "SELFHEAL_FUNCTION_BUDGET_SECONDS",
+        "SELFHEAL_QUEUE_URL", "SELFHEAL_CAPACITY_RETRY_SECONDS", "SELFHEAL_APPROVAL_TTL_MINUTES",
     ):
         if var not in env:
             problems.append(f"{REMEDIATOR}: environment lacks {var}")
+    # The remediator shortens capacity waits with sqs:ChangeMessageVisibility on the queue it reads.
+    if env.get("SELFHEAL_QUEUE_URL") != {"Ref": "AlertQueue"}:
+        problems.append(f"{REMEDIATOR}: SELFHEAL_QUEUE_URL must be the alert queue")
+    if env.get("SELFHEAL_CAPACITY_RETRY_SECONDS") != {"Ref": "CapacityRetrySeconds"}:
+        problems.append(f"{REMEDIATOR}: SELFHEAL_CAPACITY_RETRY_SECONDS must come from CapacityRetrySeconds")
+    else:
+        lo, hi = number(tpl, env["SELFHEAL_CAPACITY_RETRY_SECONDS"])
+        if lo < 0 or hi > 900:
+            problems.append(f"CapacityRetrySeconds can be {lo:g}..{hi:g}, outside 0..900")
+    consume = [
+        st for _, _, document in policy_documents(tpl) for st in statements(document)
+        if allows(st, "sqs:ChangeMessageVisibility") and "${AlertQueue.Arn}" in stmt_resources(st)
+    ]
+    if not consume:
+        problems.append(f"{REMEDIATOR}: its role may not change the alert queue's message visibility")
+    # Both functions must agree on how long an approval request stays open.
+    for name in (REMEDIATOR, APPROVALS):
+        ttl = props(tpl, name).get("Environment", {}).get("Variables", {}).get("SELFHEAL_APPROVAL_TTL_MINUTES")
+        if ttl != {"Ref": "ApprovalTtlMinutes"}:
+            problems.append(f"{name}: SELFHEAL_APPROVAL_TTL_MINUTES must come from ApprovalTtlMinutes")
+    if "ApprovalTtlMinutes" in tpl["Parameters"]:
+        lo, hi = number(tpl, {"Ref": "ApprovalTtlMinutes"})
+        if lo < 1 or hi > 10080:
+            problems.append(f"ApprovalTtlMinutes can be {lo:g}..{hi:g}, outside 1..10080")
+    # Every function logs to its own log group, encrypted with the stack's key, with the stack's retention.
+    for name in functions:
+        group = (props(tpl, name).get("LoggingConfig") or {}).get("LogGroup")
+        if not (isinstance(group, dict) and group.get("Ref") in tpl["Resources"]):
+            problems.append(f"{name}: LoggingConfig.LogGroup is not a log group of this stack")
+            continue
+        lg = tpl["Resources"][group["Ref"]]
+        lgp = lg.get("Properties", {})
+        if lgp.get("KmsKeyId") != {"Fn::GetAtt": ["SelfhealKey", "Arn"]}:
+            problems.append(f"{name}: log group {group['Ref']} is not encrypted with SelfhealKey")
+        if lgp.get("RetentionInDays") != {"Ref": "LogRetentionDays"}:
+            problems.append(f"{name}: log group {group['Ref']} does not use LogRetentionDays")
+        if lg.get("Condition") != tpl["Resources"][name].get("Condition"):
+            problems.append(f"{name}: log group {group['Ref']} has another Condition than its function")
     if "SELFHEAL_RUNBOOKS" in env:
         problems.append(f"{REMEDIATOR}: runbooks are compiled in; SELFHEAL_RUNBOOKS must not be set")
     budget = env.get("SELFHEAL_FUNCTION_BUDGET_SECONDS")
@@ -519,6 +572,136 @@ def check_schedule(tpl: dict) -> list[str]:
     return problems
 
 
+def approvals_statements(tpl: dict) -> list[dict]:
+    return [
+        st
+        for pol in props(tpl, APPROVALS_ROLE).get("Policies", [])
+        for st in statements(pol["PolicyDocument"])
+    ]
+
+
+def check_approvals(tpl: dict) -> list[str]:
+    """slack-approvals: public URL only under HasApprovals, exact environment, least privilege."""
+    problems = []
+    # Created only when the signing-secret parameter is set.
+    if param_default(tpl, "SlackSigningSecretParamName") != "":
+        problems.append("SlackSigningSecretParamName must default to empty (approvals are opt-in)")
+    if tpl.get("Conditions", {}).get("HasApprovals") != {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SlackSigningSecretParamName"}, ""]}]
+    }:
+        problems.append("HasApprovals must mean: SlackSigningSecretParamName is not empty")
+    conditional = {n for n, r in resources(tpl).items() if r.get("Condition") == "HasApprovals"}
+    if conditional != APPROVALS_RESOURCES:
+        problems.append(f"resources under HasApprovals {sorted(conditional)}, expected {sorted(APPROVALS_RESOURCES)}")
+
+    # A function URL (and a public one at that) only on slack-approvals, only under the condition.
+    for name, res in resources(tpl, "AWS::Serverless::Function").items():
+        url = res.get("Properties", {}).get("FunctionUrlConfig")
+        if url is not None and name != APPROVALS:
+            problems.append(f"{name}: has a FunctionUrlConfig")
+    for name in resources(tpl, "AWS::Lambda::Url"):
+        problems.append(f"{name}: hand-written AWS::Lambda::Url (use FunctionUrlConfig on {APPROVALS})")
+    for name, res in resources(tpl, "AWS::Lambda::Permission").items():
+        problems.append(f"{name}: hand-written AWS::Lambda::Permission")
+    fn = tpl["Resources"].get(APPROVALS)
+    if fn is None:
+        return problems + [f"{APPROVALS} is missing"]
+    p = fn.get("Properties", {})
+    if fn.get("Condition") != "HasApprovals":
+        problems.append(f"{APPROVALS}: public function URL without Condition HasApprovals")
+    if (p.get("FunctionUrlConfig") or {}).get("AuthType") != "NONE":
+        problems.append(f"{APPROVALS}: FunctionUrlConfig.AuthType must be NONE (Slack cannot sign AWS requests)")
+    if (p.get("FunctionUrlConfig") or {}).get("Cors"):
+        problems.append(f"{APPROVALS}: no CORS (only Slack's servers call the URL)")
+    if int(p.get("Timeout", 3)) != 10 or int(p.get("MemorySize", 128)) != 128:
+        problems.append(f"{APPROVALS}: Timeout {p.get('Timeout')} / MemorySize {p.get('MemorySize')}, expected 10 / 128")
+    reserved = p.get("ReservedConcurrentExecutions")
+    if reserved is None or not 1 <= int(reserved) <= 10:
+        problems.append(f"{APPROVALS}: ReservedConcurrentExecutions {reserved}, expected a small cap (1..10)")
+    if p.get("Role") != {"Fn::GetAtt": [APPROVALS_ROLE, "Arn"]}:
+        problems.append(f"{APPROVALS}: must run as {APPROVALS_ROLE}")
+
+    env = (p.get("Environment") or {}).get("Variables", {})
+    if set(env) != set(APPROVALS_ENV):
+        problems.append(
+            f"{APPROVALS}: environment {sorted(env)}, expected exactly {sorted(APPROVALS_ENV)}"
+        )
+    for var, want in APPROVALS_ENV.items():
+        if var in env and env[var] != want:
+            problems.append(f"{APPROVALS}: {var} is {render(env[var])}, expected {render(want)}")
+    group = tpl["Parameters"].get("ApproverGroupId", {})
+    pattern = group.get("AllowedPattern", "")
+    if group.get("Default") != "" or not re.fullmatch(pattern, "") or not re.fullmatch(pattern, "S0614TZR7"):
+        problems.append("ApproverGroupId must default to empty and accept Slack group ids (S...)")
+    for bad in ("U012ABCDEF", "s0614tzr7", "S0614TZR7,S1", "S1"):
+        if pattern and re.fullmatch(pattern, bad):
+            problems.append(f"ApproverGroupId accepts {bad!r}")
+
+    # Least privilege: exactly these actions, each on its one resource.
+    secret_arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackSigningSecretParamName}"
+    token_arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackTokenParamName}"
+    allowed = {
+        "ssm:getparameter": {secret_arn, token_arn},
+        "dynamodb:getitem": {"${StateTable.Arn}"},
+        "dynamodb:putitem": {"${StateTable.Arn}"},
+        "dynamodb:updateitem": {"${StateTable.Arn}"},
+        "dynamodb:deleteitem": {"${StateTable.Arn}"},
+        "sqs:sendmessage": {"${AlertQueue.Arn}"},
+        "logs:createlogstream": {"${SlackApprovalsLogGroup.Arn}"},
+        "logs:putlogevents": {"${SlackApprovalsLogGroup.Arn}"},
+    }
+    if APPROVALS_ROLE not in tpl["Resources"]:
+        return problems + [f"{APPROVALS_ROLE} is missing"]
+    sts = approvals_statements(tpl)
+    if not sts:
+        problems.append(f"{APPROVALS_ROLE}: no policy statements")
+    seen: set[str] = set()
+    for st in sts:
+        sid = st.get("Sid")
+        if st.get("Effect") != "Allow":
+            continue
+        res = set(stmt_resources(st))
+        for a in actions(st):
+            seen.add(a)
+            if "*" in a:
+                problems.append(f"{APPROVALS_ROLE}: wildcard action {a} ({sid})")
+            elif a not in allowed:
+                problems.append(f"{APPROVALS_ROLE}: unexpected action {a} ({sid})")
+            elif not res or not res <= allowed[a]:
+                problems.append(f"{APPROVALS_ROLE}: {a} on {sorted(res)}, expected only {sorted(allowed[a])} ({sid})")
+        if any(a.startswith("dynamodb:") for a in actions(st)):
+            cond = st.get("Condition") or {}
+            leading = (cond.get("ForAllValues:StringLike") or {}).get("dynamodb:LeadingKeys")
+            if as_list(leading) != ["approval#*"]:
+                problems.append(f"{APPROVALS_ROLE}: dynamodb without LeadingKeys = approval#* ({sid})")
+            if str((cond.get("Null") or {}).get("dynamodb:LeadingKeys")).lower() != "false":
+                problems.append(f"{APPROVALS_ROLE}: dynamodb without a Null check on LeadingKeys ({sid})")
+            if set(cond) - {"ForAllValues:StringLike", "Null"}:
+                problems.append(f"{APPROVALS_ROLE}: unexpected dynamodb conditions {sorted(cond)} ({sid})")
+    for needed in ("ssm:getparameter", "dynamodb:putitem", "sqs:sendmessage", "logs:putlogevents"):
+        if needed not in seen:
+            problems.append(f"{APPROVALS_ROLE}: lacks {needed}")
+    # The queue policy must not shut this role out (only the TLS Deny may be there).
+    for st in statements(props(tpl, "AlertQueuePolicy")["PolicyDocument"]):
+        if st.get("Effect") == "Deny" and "aws:SecureTransport" not in json.dumps(st.get("Condition") or {}):
+            problems.append(f"AlertQueuePolicy: {st.get('Sid')} may deny the approvals role's SendMessage")
+    if not (props(tpl, "AlertQueue").get("SqsManagedSseEnabled") and not props(tpl, "AlertQueue").get("KmsMasterKeyId")):
+        problems.append("AlertQueue is not SSE-SQS: the approvals role would need kms permissions to send")
+
+    # The operator's one manual step: the URL goes into the Slack app.
+    out = tpl.get("Outputs", {}).get("SlackApprovalsUrl")
+    if not out:
+        problems.append("no SlackApprovalsUrl output")
+    else:
+        if out.get("Condition") != "HasApprovals":
+            problems.append("SlackApprovalsUrl output without Condition HasApprovals")
+        if out.get("Value") != {"Fn::GetAtt": [f"{APPROVALS}Url", "FunctionUrl"]}:
+            problems.append(f"SlackApprovalsUrl is {render(out.get('Value'))}, expected the function URL")
+        if "Interactivity Request URL" not in str(out.get("Description")):
+            problems.append("SlackApprovalsUrl description must say where it goes (Interactivity Request URL)")
+    return problems
+
+
 ALL_CHECKS = [
     check_queue_and_dlq,
     check_event_source,
@@ -532,6 +715,7 @@ ALL_CHECKS = [
     check_functions,
     check_mode_parameter,
     check_schedule,
+    check_approvals,
 ]
 
 
@@ -545,6 +729,53 @@ def test_template_passes(tpl: dict, check) -> None:
 
 def test_outputs(tpl: dict) -> None:
     assert {"AlertTopicArn", "AlertQueueUrl", "StateTableName", "ModeParameterName", "EscalationTopicArn"} <= set(tpl["Outputs"])
+    conditional = {name for name, out in tpl["Outputs"].items() if "Condition" in out}
+    assert conditional == {"SlackApprovalsUrl"}
+    assert tpl["Outputs"]["SlackApprovalsUrl"]["Condition"] == "HasApprovals"
+
+
+def sam_transform(tpl: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The template as CloudFormation sees it after the SAM transform (offline)."""
+    transform = pytest.importorskip("samtranslator.translator.transform").transform
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    sam = copy.deepcopy(tpl)
+    for res in resources(sam, "AWS::Serverless::Function").values():
+        res["Properties"]["CodeUri"] = "s3://bucket/key"  # sam build/deploy replaces the local path
+
+    class NoManagedPolicies:
+        def load(self) -> dict:
+            return {}
+
+    return transform(sam, {}, NoManagedPolicies())
+
+
+def test_public_url_only_with_approvals(tpl: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = sam_transform(tpl, monkeypatch)
+    urls = resources(out, "AWS::Lambda::Url")
+    assert set(urls) == {f"{APPROVALS}Url"}
+    url = urls[f"{APPROVALS}Url"]
+    assert url["Properties"]["AuthType"] == "NONE"
+    assert url["Properties"]["TargetFunctionArn"] == {"Ref": APPROVALS}
+    # Every public permission SAM adds for the URL is created only with the function.
+    perms = resources(out, "AWS::Lambda::Permission")
+    public = {n: r for n, r in perms.items() if r["Properties"].get("Principal") == "*"}
+    assert public, "SAM should add the URL's public permissions"
+    for name, res in [(f"{APPROVALS}Url", url), *public.items()]:
+        assert res.get("Condition") == "HasApprovals", name
+    for res in public.values():
+        p = res["Properties"]
+        assert p["FunctionName"] == {"Ref": APPROVALS}
+        # Public invocation only through the URL (never a bare lambda:Invoke from anyone).
+        assert p.get("FunctionUrlAuthType") == "NONE" or p.get("InvokedViaFunctionUrl") in (True, "true"), p
+    # The output names the resource SAM really generates (cfn-lint does not resolve it).
+    target, attribute = out["Outputs"]["SlackApprovalsUrl"]["Value"]["Fn::GetAtt"]
+    assert (target, attribute) == (f"{APPROVALS}Url", "FunctionUrl")
+    assert out["Resources"][target]["Type"] == "AWS::Lambda::Url"
+    # Nothing else of the stack depends on the optional function without the condition.
+    for name, res in out["Resources"].items():
+        if res.get("Condition") != "HasApprovals" and name != "OperationsDashboard":
+            assert "SlackApprovals" not in json.dumps(res.get("Properties", {})), name
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -724,6 +955,103 @@ def mutate_schedule_no_timezone(tpl):
     del props(tpl, REPORTER)["Events"]["Weekly"]["Properties"]["ScheduleExpressionTimezone"]
 
 
+def approvals_statement(tpl: dict, sid: str) -> dict:
+    for st in approvals_statements(tpl):
+        if st.get("Sid") == sid:
+            return st
+    raise KeyError(sid)
+
+
+def add_approvals_statement(tpl: dict, statement: dict) -> None:
+    props(tpl, APPROVALS_ROLE)["Policies"][0]["PolicyDocument"]["Statement"].append(statement)
+
+
+def mutate_approvals_unconditional(tpl):
+    del tpl["Resources"][APPROVALS]["Condition"]
+
+
+def mutate_approvals_iam_auth(tpl):
+    props(tpl, APPROVALS)["FunctionUrlConfig"]["AuthType"] = "AWS_IAM"
+
+
+def mutate_remediator_url(tpl):
+    props(tpl, REMEDIATOR)["FunctionUrlConfig"] = {"AuthType": "NONE"}
+
+
+def mutate_approvals_no_leading_keys(tpl):
+    del approvals_statement(tpl, "ApprovalRecordsOnly")["Condition"]
+
+
+def mutate_approvals_leading_keys_star(tpl):
+    approvals_statement(tpl, "ApprovalRecordsOnly")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] = ["*"]
+
+
+def mutate_approvals_query(tpl):
+    approvals_statement(tpl, "ApprovalRecordsOnly")["Action"].append("dynamodb:Query")
+
+
+def mutate_approvals_send_to_dlq(tpl):
+    approvals_statement(tpl, "EnqueueApprovalsOnTheAlertQueue")["Resource"] = {"Fn::GetAtt": ["AlertDeadLetterQueue", "Arn"]}
+
+
+def mutate_approvals_send_anywhere(tpl):
+    approvals_statement(tpl, "EnqueueApprovalsOnTheAlertQueue")["Resource"] = "*"
+
+
+def mutate_approvals_delete_message(tpl):
+    add_approvals_statement(tpl, {
+        "Sid": "Oops", "Effect": "Allow", "Action": "sqs:DeleteMessage", "Resource": {"Fn::GetAtt": ["AlertQueue", "Arn"]},
+    })
+
+
+def mutate_approvals_sqs_star(tpl):
+    add_approvals_statement(tpl, {"Sid": "Oops", "Effect": "Allow", "Action": "sqs:*", "Resource": {"Fn::GetAtt": ["AlertQueue", "Arn"]}})
+
+
+def mutate_approvals_extra_env(tpl):
+    props(tpl, APPROVALS)["Environment"]["Variables"]["SELFHEAL_SLACK_SIGNING_SECRET"] = "oops"
+
+
+def mutate_approvals_missing_env(tpl):
+    del props(tpl, APPROVALS)["Environment"]["Variables"]["SELFHEAL_TABLE"]
+
+
+def mutate_approvals_other_ttl(tpl):
+    props(tpl, APPROVALS)["Environment"]["Variables"]["SELFHEAL_APPROVAL_TTL_MINUTES"] = "60"
+
+
+def mutate_approvals_no_reserved(tpl):
+    del props(tpl, APPROVALS)["ReservedConcurrentExecutions"]
+
+
+def mutate_approvals_output_unconditional(tpl):
+    del tpl["Outputs"]["SlackApprovalsUrl"]["Condition"]
+
+
+def mutate_approvals_group_pattern(tpl):
+    tpl["Parameters"]["ApproverGroupId"]["AllowedPattern"] = ".*"
+
+
+def mutate_remediator_no_queue_url(tpl):
+    del props(tpl, REMEDIATOR)["Environment"]["Variables"]["SELFHEAL_QUEUE_URL"]
+
+
+def mutate_remediator_no_change_visibility(tpl):
+    remediator_statement(tpl, "ConsumeTheAlertQueue")["Action"].remove("sqs:ChangeMessageVisibility")
+
+
+def mutate_capacity_retry_max(tpl):
+    tpl["Parameters"]["CapacityRetrySeconds"]["MaxValue"] = 43200
+
+
+def mutate_approvals_log_group_unencrypted(tpl):
+    del props(tpl, "SlackApprovalsLogGroup")["KmsKeyId"]
+
+
+def mutate_drop_approvals_alarm(tpl):
+    del tpl["Resources"]["SlackApprovalsErrorsAlarm"]
+
+
 MUTATIONS = [
     (mutate_drop_tag_condition, check_send_command, "without a Role tag condition"),
     (mutate_tag_condition_other_key, check_send_command, "without a Role tag condition"),
@@ -760,6 +1088,29 @@ MUTATIONS = [
     (mutate_runbooks_env, check_functions, "SELFHEAL_RUNBOOKS"),
     (mutate_start_enforcing, check_mode_parameter, "dry-run"),
     (mutate_schedule_no_timezone, check_schedule, "ReportTimezone"),
+    (mutate_approvals_unconditional, check_approvals, "without Condition HasApprovals"),
+    (mutate_approvals_iam_auth, check_approvals, "AuthType must be NONE"),
+    (mutate_remediator_url, check_approvals, "AlertRemediatorFunction: has a FunctionUrlConfig"),
+    (mutate_approvals_no_leading_keys, check_approvals, "without LeadingKeys = approval#*"),
+    (mutate_approvals_leading_keys_star, check_approvals, "without LeadingKeys = approval#*"),
+    (mutate_approvals_query, check_approvals, "unexpected action dynamodb:query"),
+    (mutate_approvals_send_to_dlq, check_approvals, "sqs:sendmessage on ['${AlertDeadLetterQueue.Arn}']"),
+    (mutate_approvals_send_anywhere, check_approvals, "sqs:sendmessage on ['*']"),
+    (mutate_approvals_delete_message, check_approvals, "unexpected action sqs:deletemessage"),
+    (mutate_approvals_sqs_star, check_approvals, "wildcard action sqs:*"),
+    (mutate_approvals_sqs_star, check_no_wildcard_actions, "Action 'sqs:*'"),
+    (mutate_approvals_extra_env, check_approvals, "expected exactly"),
+    (mutate_approvals_missing_env, check_approvals, "expected exactly"),
+    (mutate_approvals_other_ttl, check_functions, "SlackApprovalsFunction: SELFHEAL_APPROVAL_TTL_MINUTES"),
+    (mutate_approvals_no_reserved, check_approvals, "ReservedConcurrentExecutions"),
+    (mutate_approvals_output_unconditional, check_approvals, "output without Condition HasApprovals"),
+    (mutate_approvals_group_pattern, check_approvals, "ApproverGroupId accepts"),
+    (mutate_remediator_no_queue_url, check_functions, "SELFHEAL_QUEUE_URL"),
+    (mutate_remediator_no_change_visibility, check_functions, "change the alert queue's message visibility"),
+    (mutate_capacity_retry_max, check_functions, "outside 0..900"),
+    (mutate_approvals_log_group_unencrypted, check_functions, "not encrypted with SelfhealKey"),
+    (mutate_drop_approvals_alarm, check_self_alarms, "SlackApprovalsFunction"),
+    (mutate_drop_approvals_alarm, check_approvals, "resources under HasApprovals"),
 ]
 
 

@@ -10,6 +10,10 @@
 //! | role lease | `lease#<role>` | `lease` | `holders` (map holder → until ms), `version`, `expires_at` |
 //! | fleet hourly cap | `fleet` | `starts` | `starts` (map holder → start ms), `version`, `expires_at` |
 //! | history | `hist#<day>` | record sort key | every [`HistoryRecord`] field (its own `expires_at`) |
+//! | silence / window | `silence` | `s#<id>` | every [`SilenceRecord`] field, `expires_at` (one-off: end + 1 day) |
+//! | silence announced | `silence` | `note#<note id>` | `expires_at` (end of that stretch + 1 day) |
+//! | needs review | `review` | `<ROLE:ALERT>#<instance>` | every [`NeedsReview`] field, `expires_at` = since + 30 days |
+//! | approval (written by `slack-approvals`) | `approval#<identity>` | `approval` | every `ApprovalRecord` field |
 //!
 //! Every write that guards safety is conditional. A lost race is not an error: counters re-read
 //! and retry after a short jittered pause (at most [`MAX_RACE_RETRIES`] times, then
@@ -21,7 +25,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use selfheal_service::ports::{
-    Claim, ClaimAttempt, EpochMillis, HistoryRecord, PortError, StateStore,
+    ApprovalRecord, Claim, ClaimAttempt, EpochMillis, HistoryRecord, NeedsReview, PortError,
+    SilenceRecord, StateStore,
 };
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
@@ -71,6 +76,100 @@ impl DynamoStateStore {
             None => Ok(None),
             Some(item) => decode_claim(item).map(Some),
         }
+    }
+
+    /// Stores a silence or maintenance window (replacing one with the same id).
+    pub async fn put_silence(&self, record: &SilenceRecord) -> Result<(), PortError> {
+        let mut item: Item = to_item(record)
+            .map_err(|e| PortError::Permanent(format!("silence not storable: {e}")))?;
+        item.insert("pk".to_owned(), s(SILENCE_PK));
+        item.insert("sk".to_owned(), s(&format!("s#{}", record.id)));
+        if let Some(until) = record.until_ms {
+            item.insert("expires_at".to_owned(), n(until.div_euclid(1000) + 86_400));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:PutItem", &e))?;
+        Ok(())
+    }
+
+    /// Deletes the silence `id`; `false` when there was none.
+    pub async fn remove_silence(&self, id: &str) -> Result<bool, PortError> {
+        self.delete_existing(SILENCE_PK, &format!("s#{id}")).await
+    }
+
+    /// Everything listed as needing review.
+    pub async fn needs_review(&self) -> Result<Vec<NeedsReview>, PortError> {
+        let items = self.query_prefix(REVIEW_PK, "").await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match from_item::<NeedsReview>(i) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping an unreadable needs-review item");
+                    None
+                }
+            })
+            .collect())
+    }
+
+    /// Takes `key` on `instance` off the review list; `false` when it was not on it.
+    pub async fn clear_review(&self, key: &str, instance: &str) -> Result<bool, PortError> {
+        self.delete_existing(REVIEW_PK, &format!("{key}#{instance}"))
+            .await
+    }
+
+    /// Deletes an item only if it exists; `false` when it did not.
+    async fn delete_existing(&self, pk: &str, sk: &str) -> Result<bool, PortError> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", "pk")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(port_error("dynamodb:DeleteItem", &e)),
+        }
+    }
+
+    /// Items of partition `pk` whose sort key starts with `sk_prefix` (consistent reads).
+    async fn query_prefix(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, PortError> {
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_values(":pk", s(pk));
+        req = if sk_prefix.is_empty() {
+            req.key_condition_expression("#pk = :pk")
+        } else {
+            req.key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", "sk")
+                .expression_attribute_values(":prefix", s(sk_prefix))
+        };
+        let mut pages = req.into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| port_error("dynamodb:Query", &e))?;
+            out.extend(page.items().iter().cloned());
+        }
+        Ok(out)
     }
 
     /// Every history record of one day (`YYYY-MM-DD`), in sort-key order. Items that cannot be
@@ -402,7 +501,77 @@ impl StateStore for DynamoStateStore {
             .map_err(|e| port_error("dynamodb:PutItem", &e))?;
         Ok(())
     }
+
+    async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
+        let items = self.query_prefix(SILENCE_PK, "s#").await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match from_item::<SilenceRecord>(i) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping an unreadable silence item");
+                    None
+                }
+            })
+            .collect())
+    }
+
+    async fn note_once(&self, note_id: &str, keep_until: EpochMillis) -> Result<bool, PortError> {
+        let item = Item::from([
+            ("pk".to_owned(), s(SILENCE_PK)),
+            ("sk".to_owned(), s(&format!("note#{note_id}"))),
+            (
+                "expires_at".to_owned(),
+                n(keep_until.div_euclid(1000) + 86_400),
+            ),
+        ]);
+        let written = self
+            .put_if(item, "attribute_not_exists(#pk)", &[("#pk", "pk")], vec![])
+            .await?;
+        Ok(matches!(written, Write::Done))
+    }
+
+    async fn mark_needs_review(&self, review: &NeedsReview) -> Result<(), PortError> {
+        let mut item: Item = to_item(review)
+            .map_err(|e| PortError::Permanent(format!("needs-review item not storable: {e}")))?;
+        item.insert("pk".to_owned(), s(REVIEW_PK));
+        item.insert(
+            "sk".to_owned(),
+            s(&format!("{}#{}", review.key, review.instance)),
+        );
+        item.insert(
+            "expires_at".to_owned(),
+            n(review.since_ms.div_euclid(1000) + REVIEW_TTL_SECONDS),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:PutItem", &e))?;
+        Ok(())
+    }
+
+    async fn load_claim(&self, identity: &str) -> Result<Option<Claim>, PortError> {
+        self.get_claim(identity).await
+    }
+
+    async fn approval_record(&self, identity: &str) -> Result<Option<ApprovalRecord>, PortError> {
+        let pk = selfheal_core::approval::record_pk(identity);
+        match self.get(&pk, selfheal_core::approval::RECORD_SK).await? {
+            None => Ok(None),
+            Some(item) => from_item(item).map(Some).map_err(|e| {
+                PortError::Permanent(format!("stored approval record unreadable: {e}"))
+            }),
+        }
+    }
 }
+
+const SILENCE_PK: &str = "silence";
+const REVIEW_PK: &str = "review";
+/// How long a needs-review item is kept when nobody clears it.
+const REVIEW_TTL_SECONDS: i64 = 30 * 86_400;
 
 fn claim_pk(identity: &str) -> String {
     format!("claim#{identity}")
@@ -541,6 +710,8 @@ mod tests {
             attempt: 2,
             outcome: None,
             version: 3,
+            body: None,
+            body_message_id: None,
         }
     }
 

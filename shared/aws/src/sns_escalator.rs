@@ -270,6 +270,8 @@ pub fn redacted(a: &Announcement) -> Announcement {
         detail: clean(&a.detail),
         output_tail: opt(&a.output_tail),
         commands: a.commands.iter().map(|c| clean(c)).collect(),
+        approval: None,
+        thread: None,
         ..a.clone()
     }
 }
@@ -310,6 +312,8 @@ mod tests {
             output_tail: Some("x ``` y".to_owned()),
             command_ids: vec![],
             commands: vec![],
+            approval: None,
+            thread: None,
         }
     }
 

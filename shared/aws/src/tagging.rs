@@ -6,8 +6,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
+use selfheal_core::silence::SILENCE_TAG;
 use selfheal_core::InstanceId;
-use selfheal_service::ports::{PortError, Tags};
+use selfheal_service::ports::{InstanceTags, PortError, Tags};
 
 use crate::error::port_error;
 
@@ -53,14 +54,20 @@ impl TaggingRoles {
         ))
     }
 
-    fn role_in(&self, mapping: &ResourceTagMapping) -> Option<String> {
-        mapping
-            .tags()
-            .iter()
-            .find(|t| t.key() == self.role_tag)
-            .map(|t| t.value())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+    fn tags_in(&self, mapping: &ResourceTagMapping) -> InstanceTags {
+        let value = |key: &str| {
+            mapping
+                .tags()
+                .iter()
+                .find(|t| t.key() == key)
+                .map(|t| t.value())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        InstanceTags {
+            role: value(&self.role_tag),
+            silence: value(SILENCE_TAG),
+        }
     }
 }
 
@@ -87,7 +94,7 @@ pub fn partition_of(region: &str) -> &'static str {
 
 #[async_trait]
 impl Tags for TaggingRoles {
-    async fn role_of(&self, instance: &InstanceId) -> Result<Option<String>, PortError> {
+    async fn tags_of(&self, instance: &InstanceId) -> Result<InstanceTags, PortError> {
         // AWS rejects ResourceARNList together with ResourceTypeFilters, TagFilters or
         // pagination parameters, so the first request is either "this ARN" or "every instance
         // with the role tag"; later pages carry only the token.
@@ -107,11 +114,11 @@ impl Tags for TaggingRoles {
                 m.resource_arn()
                     .is_some_and(|a| arn_names_instance(a, instance))
             }) {
-                return Ok(self.role_in(mapping));
+                return Ok(self.tags_in(mapping));
             }
             match out.pagination_token().filter(|t| !t.is_empty()) {
                 Some(token) => request = self.client.get_resources().pagination_token(token),
-                None => return Ok(None),
+                None => return Ok(InstanceTags::default()),
             }
         }
         Err(PortError::Transient(format!(

@@ -377,6 +377,8 @@ mod dynamo {
             attempt: 1,
             outcome: None,
             version: 1,
+            body: None,
+            body_message_id: None,
         }
     }
 
@@ -630,6 +632,8 @@ fn announcement() -> Announcement {
         output_tail: None,
         command_ids: vec![],
         commands: vec![],
+        approval: None,
+        thread: None,
     }
 }
 

@@ -92,6 +92,8 @@ fn claim(identity: &str, owner: &str) -> Claim {
         attempt: 1,
         outcome: None,
         version: 1,
+        body: None,
+        body_message_id: None,
     }
 }
 
@@ -117,6 +119,7 @@ fn history(day: &str, sort: &str, outcome: &str) -> HistoryRecord {
         exit_code: Some(0),
         output_tail: None,
         expires_at: 1_800_000_000,
+        ..Default::default()
     }
 }
 

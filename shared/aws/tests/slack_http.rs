@@ -59,6 +59,8 @@ fn start() -> Announcement {
         output_tail: None,
         command_ids: vec![],
         commands: vec!["df -h /".to_owned()],
+        approval: None,
+        thread: None,
     }
 }
 
@@ -70,6 +72,8 @@ fn result(outcome: &str) -> Announcement {
         duration_ms: Some(2_000),
         command_ids: vec!["0b6c9a4e-1f2d-4c3b-9a8e-7d6f5e4c3b2a".to_owned()],
         commands: vec![],
+        approval: None,
+        thread: None,
         ..start()
     }
 }

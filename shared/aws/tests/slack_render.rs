@@ -46,6 +46,8 @@ fn start() -> Announcement {
             "find /tmp -type f -mtime +2 -delete".to_owned(),
             "df -h /".to_owned(),
         ],
+        approval: None,
+        thread: None,
     }
 }
 
@@ -56,6 +58,8 @@ fn result(outcome: &str, detail: &str) -> Announcement {
         detail: detail.to_owned(),
         duration_ms: Some(12_345),
         commands: vec![],
+        approval: None,
+        thread: None,
         ..start()
     }
 }
@@ -330,6 +334,8 @@ fn hostile() -> Announcement {
             .chain(["abc|<!channel>".to_owned()])
             .collect(),
         commands: (0..500).map(|i| format!("echo {i} <!channel>")).collect(),
+        approval: None,
+        thread: None,
     }
 }
 

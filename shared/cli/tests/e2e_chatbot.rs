@@ -31,6 +31,8 @@ fn announcement() -> Announcement {
         output_tail: Some("token=xoxb-123-456-secret".into()),
         command_ids: vec!["cmd-1".into()],
         commands: vec![],
+        approval: None,
+        thread: None,
     }
 }
 

@@ -32,4 +32,10 @@ pub struct HistoryRecord {
     pub exit_code: Option<i32>,
     pub output_tail: Option<String>,
     pub expires_at: i64,
+    /// For runbooks in mode `approve`: who pressed Run or Skip (Slack user id, and name if known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approver: Option<String>,
+    /// `run` or `skip`, with `approver`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
 }

@@ -18,6 +18,7 @@ pub mod location;
 pub mod plan;
 pub mod report;
 pub mod runbook;
+pub mod silence;
 
 pub use alert::{claim_id, AlarmState, Alert, InvalidRecord, Source};
 pub use decide::{decide, Action, Decision};

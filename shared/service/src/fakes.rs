@@ -268,6 +268,10 @@ pub struct FakeStore {
     pub fail_command_id_saves: AtomicU32,
     /// Leases held at once per role, at most ever.
     max_leases: Mutex<HashMap<String, usize>>,
+    silences: Mutex<Vec<SilenceRecord>>,
+    notes: Mutex<HashMap<String, EpochMillis>>,
+    reviews: Mutex<HashMap<String, NeedsReview>>,
+    approvals: Mutex<HashMap<String, ApprovalRecord>>,
 }
 
 impl FakeStore {
@@ -295,6 +299,23 @@ impl FakeStore {
             }
         }
         by_key
+    }
+    pub fn add_silence(&self, s: SilenceRecord) {
+        lock(&self.silences).push(s);
+    }
+    pub fn clear_silences(&self) {
+        lock(&self.silences).clear();
+    }
+    /// How many distinct silence notes were announced.
+    pub fn notes(&self) -> usize {
+        lock(&self.notes).len()
+    }
+    pub fn needs_review(&self) -> Vec<NeedsReview> {
+        lock(&self.reviews).values().cloned().collect()
+    }
+    /// Stores an approval record as `slack-approvals` would.
+    pub fn put_approval(&self, r: ApprovalRecord) {
+        lock(&self.approvals).insert(r.identity.clone(), r);
     }
     pub fn claim_of(&self, identity: &str) -> Option<Claim> {
         lock(&self.claims).get(identity).cloned()
@@ -426,12 +447,44 @@ impl StateStore for FakeStore {
         lock(&self.history).push(record.clone());
         Ok(())
     }
+
+    async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
+        self.check()?;
+        Ok(lock(&self.silences).clone())
+    }
+
+    async fn note_once(&self, note_id: &str, keep_until: EpochMillis) -> Result<bool, PortError> {
+        self.check()?;
+        let mut notes = lock(&self.notes);
+        if notes.contains_key(note_id) {
+            return Ok(false);
+        }
+        notes.insert(note_id.to_owned(), keep_until);
+        Ok(true)
+    }
+
+    async fn mark_needs_review(&self, item: &NeedsReview) -> Result<(), PortError> {
+        self.check()?;
+        lock(&self.reviews).insert(format!("{}#{}", item.key, item.instance), item.clone());
+        Ok(())
+    }
+
+    async fn load_claim(&self, identity: &str) -> Result<Option<Claim>, PortError> {
+        self.check()?;
+        Ok(lock(&self.claims).get(identity).cloned())
+    }
+
+    async fn approval_record(&self, identity: &str) -> Result<Option<ApprovalRecord>, PortError> {
+        self.check()?;
+        Ok(lock(&self.approvals).get(identity).cloned())
+    }
 }
 
-/// Fake role tags.
+/// Fake role (and silence) tags.
 #[derive(Default)]
 pub struct FakeTags {
     pub roles: Mutex<HashMap<String, String>>,
+    pub silences: Mutex<HashMap<String, String>>,
     pub down: AtomicBool,
 }
 
@@ -446,15 +499,22 @@ impl FakeTags {
     pub fn set(&self, instance: &str, role: &str) {
         lock(&self.roles).insert(instance.to_owned(), role.to_owned());
     }
+    /// Sets the instance's `selfheal:silence` tag.
+    pub fn silence(&self, instance: &str, until: &str) {
+        lock(&self.silences).insert(instance.to_owned(), until.to_owned());
+    }
 }
 
 #[async_trait]
 impl Tags for FakeTags {
-    async fn role_of(&self, instance: &InstanceId) -> Result<Option<String>, PortError> {
+    async fn tags_of(&self, instance: &InstanceId) -> Result<InstanceTags, PortError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(PortError::Transient("tagging API throttled".into()));
         }
-        Ok(lock(&self.roles).get(instance.as_str()).cloned())
+        Ok(InstanceTags {
+            role: lock(&self.roles).get(instance.as_str()).cloned(),
+            silence: lock(&self.silences).get(instance.as_str()).cloned(),
+        })
     }
 }
 

@@ -8,6 +8,8 @@ use crate::ports::{
     Announcement, AnnouncementKind, Claim, ClaimAttempt, ClaimState, EpochMillis, GlobalMode,
     HistoryRecord, PortError,
 };
+use selfheal_core::approval::{parse_approval, Approval, ButtonValue, Decision};
+use selfheal_core::silence::{find_silence, tag_silence, Silence, Silenced};
 use selfheal_core::{
     claim_id, decide, parse_body, Action, AlarmState, Alert, RunbookEntry, Source,
 };
@@ -23,6 +25,11 @@ pub(crate) struct Case<'a> {
     pub runbook_key: Option<&'a str>,
     pub entry: Option<&'a RunbookEntry>,
     pub dry_run: bool,
+    /// The queue record's body and message id (kept in the claim while awaiting approval).
+    pub body: &'a str,
+    pub body_message_id: &'a str,
+    /// The Run / Skip decision this alert resumes with, if any.
+    pub approval: Option<&'a Approval>,
 }
 
 /// Details of how a remediation ended, for history and chat.
@@ -46,34 +53,61 @@ impl Ending {
 impl Engine {
     pub(crate) async fn process_record(&self, r: &InboundRecord, deadline: EpochMillis) -> Outcome {
         let received_at = self.ports.clock.now_ms();
+        if let Some(parsed) = parse_approval(&r.body) {
+            return match parsed {
+                Ok(approval) => {
+                    match self
+                        .handle_approval(&approval, r, received_at, deadline)
+                        .await
+                    {
+                        Ok(o) => o,
+                        Err(e) => {
+                            tracing::warn!(identity = %approval.identity, error = %e, "transient failure; the approval goes back to the queue");
+                            Outcome::Retry
+                        }
+                    }
+                }
+                Err(reason) => {
+                    let fields = HistoryFields {
+                        identity: format!("sqs|{}", r.message_id),
+                        ..HistoryFields::default()
+                    };
+                    let why =
+                        format!("an approval message that cannot be used: {reason}; nothing runs");
+                    self.record_invalid(r, received_at, fields, why).await
+                }
+            };
+        }
         let ingested = parse_body(&r.body, Some(&r.message_id));
         let alert = match ingested.item {
             Ok(a) => a,
             Err(bad) => {
                 tracing::warn!(message_id = %r.message_id, reason = %bad.reason, "invalid record");
-                let rec = self.history(
-                    &format!("invalid#{}", r.message_id),
-                    received_at,
-                    None,
-                    HistoryFields {
-                        identity: format!("sqs|{}", r.message_id),
-                        source: bad.source.map(|s| s.as_str().to_owned()),
-                        alert: bad.alert,
-                        role: bad.role,
-                        state: bad.state.map(|s| s.as_str().to_owned()),
-                        ..HistoryFields::default()
-                    },
-                    Outcome::Invalid,
-                    &Ending::because(bad.reason),
-                );
-                // An invalid record is recorded and deleted; if the store is down, retry it.
-                return match self.ports.store.put_history(&rec).await {
-                    Ok(()) => Outcome::Invalid,
-                    Err(_) => Outcome::Retry,
+                let fields = HistoryFields {
+                    identity: format!("sqs|{}", r.message_id),
+                    source: bad.source.map(|s| s.as_str().to_owned()),
+                    alert: bad.alert,
+                    role: bad.role,
+                    state: bad.state.map(|s| s.as_str().to_owned()),
+                    ..HistoryFields::default()
                 };
+                return self
+                    .record_invalid(r, received_at, fields, bad.reason)
+                    .await;
             }
         };
-        match self.handle_alert(&alert, r, received_at, deadline).await {
+        match self
+            .handle_alert(
+                &alert,
+                &r.body,
+                &r.message_id,
+                r,
+                received_at,
+                deadline,
+                None,
+            )
+            .await
+        {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(identity = %alert.identity, error = %e, "transient failure; the record goes back to the queue");
@@ -82,22 +116,131 @@ impl Engine {
         }
     }
 
-    async fn handle_alert(
+    /// Records an unusable record as `invalid` (deleted, never retried); if the store is down
+    /// the record is retried so nothing is lost.
+    async fn record_invalid(
         &self,
-        alert: &Alert,
+        r: &InboundRecord,
+        received_at: EpochMillis,
+        fields: HistoryFields,
+        reason: String,
+    ) -> Outcome {
+        let rec = self.history(
+            &format!("invalid#{}", r.message_id),
+            received_at,
+            None,
+            fields,
+            Outcome::Invalid,
+            &Ending::because(reason),
+        );
+        match self.ports.store.put_history(&rec).await {
+            Ok(()) => Outcome::Invalid,
+            Err(_) => Outcome::Retry,
+        }
+    }
+
+    /// A Run / Skip press from `slack-approvals`. It is used only when it matches the approval
+    /// record that function wrote (more principals can write to the queue than to the table) and
+    /// the claim is still awaiting approval; the stored alert then goes through every guard again.
+    async fn handle_approval(
+        &self,
+        approval: &Approval,
         r: &InboundRecord,
         received_at: EpochMillis,
         deadline: EpochMillis,
     ) -> Result<Outcome, PortError> {
+        let claim_ref = claim_id(&approval.identity);
+        let fields = || HistoryFields {
+            identity: approval.identity.clone(),
+            key: Some(approval.key.clone()),
+            approver: Some(approver_of(approval)),
+            decision: Some(approval.decision.as_str().to_owned()),
+            ..HistoryFields::default()
+        };
+        let record = self.ports.store.approval_record(&approval.identity).await?;
+        if !record
+            .as_ref()
+            .is_some_and(|rec| approval.matches_record(rec))
+        {
+            let why = format!("an approval for claim {claim_ref} that does not match the record written by slack-approvals: nothing runs");
+            tracing::warn!(claim = %claim_ref, "{why}");
+            return Ok(self.record_invalid(r, received_at, fields(), why).await);
+        }
+        let Some(claim) = self.ports.store.load_claim(&approval.identity).await? else {
+            let why = format!("no claim {claim_ref} awaits this approval: nothing runs");
+            return Ok(self.record_invalid(r, received_at, fields(), why).await);
+        };
+        if claim.state != ClaimState::AwaitingApproval {
+            let why = format!(
+                "claim {claim_ref} was already decided ({}): this press changes nothing",
+                claim
+                    .outcome
+                    .as_deref()
+                    .unwrap_or(if claim.state == ClaimState::Done {
+                        "done"
+                    } else {
+                        "in progress"
+                    })
+            );
+            let sort = format!("{claim_ref}#dup#{}", r.message_id);
+            let rec = self.history(
+                &sort,
+                received_at,
+                None,
+                fields(),
+                Outcome::Duplicate,
+                &Ending::because(why),
+            );
+            self.ports.store.put_history(&rec).await?;
+            return Ok(Outcome::Duplicate);
+        }
+        let (Some(body), Some(body_id)) = (claim.body.as_deref(), claim.body_message_id.as_deref())
+        else {
+            let why = format!("claim {claim_ref} kept no alert to resume: nothing runs");
+            return Ok(self.record_invalid(r, received_at, fields(), why).await);
+        };
+        let alert = match parse_body(body, Some(body_id)).item {
+            Ok(a) if a.identity == approval.identity => a,
+            _ => {
+                let why = format!(
+                    "the alert kept in claim {claim_ref} cannot be read again: nothing runs"
+                );
+                return Ok(self.record_invalid(r, received_at, fields(), why).await);
+            }
+        };
+        self.handle_alert(
+            &alert,
+            body,
+            body_id,
+            r,
+            received_at,
+            deadline,
+            Some(approval),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn handle_alert(
+        &self,
+        alert: &Alert,
+        body: &str,
+        body_message_id: &str,
+        r: &InboundRecord,
+        received_at: EpochMillis,
+        deadline: EpochMillis,
+        approval: Option<&Approval>,
+    ) -> Result<Outcome, PortError> {
         // Role from the alert, else the instance's tag. For alerts that will act, a tag lookup
         // failure is transient (fail closed); for recoveries it only costs the key in the report.
-        let tag_role = match alert.single_instance() {
-            Some(inst) if alert.state == AlarmState::Alarm => self.ports.tags.role_of(inst).await?,
+        let tags = match alert.single_instance() {
+            Some(inst) if alert.state == AlarmState::Alarm => self.ports.tags.tags_of(inst).await?,
             Some(inst) if alert.role.is_none() => {
-                self.ports.tags.role_of(inst).await.ok().flatten()
+                self.ports.tags.tags_of(inst).await.unwrap_or_default()
             }
-            _ => None,
+            _ => crate::ports::InstanceTags::default(),
         };
+        let tag_role = tags.role.clone();
         let decision = decide(alert, &self.runbooks, tag_role.as_deref());
         let mut case = Case {
             alert,
@@ -109,7 +252,37 @@ impl Engine {
             runbook_key: decision.runbook_key(),
             entry: decision.runbook.map(|(_, e)| e),
             dry_run: false,
+            body,
+            body_message_id,
+            approval,
         };
+        let owner = format!("{}/{}", self.settings.owner, r.message_id);
+        // A Skip, or a press after the request expired, ends the claim without running anything.
+        if let Some(ap) = approval {
+            let now = self.ports.clock.now_ms();
+            let ending = if ap.decision == Decision::Skip {
+                Some((
+                    Outcome::Skipped,
+                    format!("{} pressed Skip: nothing runs", approver_of(ap)),
+                ))
+            } else if now > ap.expires_at_ms {
+                Some((
+                    Outcome::Expired,
+                    "the approval request expired before Run was pressed: nothing runs".to_owned(),
+                ))
+            } else {
+                None
+            };
+            if let Some((outcome, why)) = ending {
+                return match self.take_awaiting(&case, &owner).await? {
+                    Some(claim) => {
+                        self.finish_claimed(&case, claim, outcome, Ending::because(why), false)
+                            .await
+                    }
+                    None => Ok(Outcome::Duplicate),
+                };
+            }
+        }
         let simple = match decision.action {
             Action::Ignore => Some(Outcome::Ignored),
             Action::Unresolved => Some(Outcome::Unresolved),
@@ -140,6 +313,10 @@ impl Engine {
                     .await;
             }
         }
+        // Silences and maintenance windows (stored ones and the instance's tag).
+        if let Some(silenced) = self.silenced(&case, tags.silence.as_deref()).await? {
+            return self.finish_silenced(&case, silenced).await;
+        }
         // Kill switch.
         let mode = self.ports.mode.mode().await;
         if mode == GlobalMode::Off {
@@ -150,10 +327,18 @@ impl Engine {
         }
         case.dry_run = mode == GlobalMode::DryRun || decision.action == Action::DryRun;
         // Exactly once: claim the alert's identity before anything is sent.
-        let owner = format!("{}/{}", self.settings.owner, r.message_id);
         crate::failpoints::failpoint("before-claim");
-        let Some(claim) = self.take_claim(&case, &owner).await? else {
-            return Ok(Outcome::Retry);
+        let claimed = if approval.is_some() {
+            self.take_awaiting(&case, &owner).await?.map(Claimed::Mine)
+        } else {
+            self.take_claim(&case, &owner).await?
+        };
+        let Some(claim) = claimed else {
+            return Ok(if approval.is_some() {
+                Outcome::Duplicate
+            } else {
+                Outcome::Retry
+            });
         };
         let claim = match claim {
             Claimed::Mine(c) => c,
@@ -162,8 +347,119 @@ impl Engine {
             }
         };
         crate::failpoints::failpoint("after-claim");
-        self.run_claimed(&case, claim, decision.action, deadline)
-            .await
+        // Run was pressed: the approved runbook now runs like one in mode `enforce`.
+        let action = if approval.is_some() && decision.action == Action::Approve {
+            Action::Remediate
+        } else {
+            decision.action
+        };
+        self.run_claimed(&case, claim, action, deadline).await
+    }
+
+    /// Takes over a claim that awaits approval (one conditional write, so two presses or two
+    /// deliveries resume it once). `None`: it is not awaiting approval any more.
+    async fn take_awaiting(
+        &self,
+        case: &Case<'_>,
+        owner: &str,
+    ) -> Result<Option<Claim>, PortError> {
+        let Some(existing) = self.ports.store.load_claim(&case.alert.identity).await? else {
+            return Ok(None);
+        };
+        if existing.state != ClaimState::AwaitingApproval {
+            return Ok(None);
+        }
+        let now = self.ports.clock.now_ms();
+        let mut mine = existing.clone();
+        mine.state = ClaimState::Claimed;
+        mine.owner = owner.to_owned();
+        mine.owner_until_ms = now + self.lease_ms();
+        mine.phase = None;
+        mine.command_id = None;
+        mine.phase_sent_at_ms = None;
+        mine.version = existing.version + 1;
+        if self
+            .ports
+            .store
+            .update_claim(&mine, existing.version)
+            .await?
+        {
+            Ok(Some(mine))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The silence that applies to this alert now, if any. Only alerts that would act are
+    /// checked; a store failure is transient (nothing runs on a guess).
+    async fn silenced(
+        &self,
+        case: &Case<'_>,
+        tag: Option<&str>,
+    ) -> Result<Option<Silenced>, PortError> {
+        let now = self.ports.clock.now_ms();
+        let instance = case.alert.single_instance().map(ToString::to_string);
+        if let (Some(inst), Some(tag)) = (&instance, tag) {
+            if let Some(s) = tag_silence(inst, tag, now) {
+                return Ok(Some(s));
+            }
+        }
+        let stored = self.ports.store.silences().await?;
+        let silences: Vec<Silence> = stored
+            .iter()
+            .filter_map(|r| match Silence::from_record(r) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!(silence = %r.id, error = %e, "ignoring an unreadable silence");
+                    None
+                }
+            })
+            .collect();
+        Ok(find_silence(
+            &silences,
+            case.role.as_deref(),
+            case.key.as_deref(),
+            instance.as_deref(),
+            now,
+        ))
+    }
+
+    /// Records `silenced`; the first alert under each stretch of silence is announced, quietly
+    /// (no escalation), later ones only recorded.
+    async fn finish_silenced(
+        &self,
+        case: &Case<'_>,
+        silenced: Silenced,
+    ) -> Result<Outcome, PortError> {
+        let why = format!("{}: nothing runs", silenced.reason);
+        let sort = claim_id(&case.alert.identity);
+        let rec = self.history(
+            &sort,
+            case.received_at,
+            None,
+            self.fields(case),
+            Outcome::Silenced,
+            &Ending::because(why.clone()),
+        );
+        self.ports.store.put_history(&rec).await?;
+        if self
+            .ports
+            .store
+            .note_once(&silenced.note_id, silenced.until_ms)
+            .await?
+        {
+            let detail = format!("{why}. Further alerts under this silence are only recorded (see `selfheal status`).");
+            let a = self.announcement(
+                case,
+                AnnouncementKind::Result,
+                Some(Outcome::Silenced),
+                &Ending::because(detail),
+                None,
+                &[],
+            );
+            self.ports.chat.announce(&a).await;
+        }
+        Ok(Outcome::Silenced)
     }
 
     /// Claims the identity, or takes over a claim whose owner is gone. `None`: someone else is
@@ -183,6 +479,8 @@ impl Engine {
             attempt: 0,
             outcome: None,
             version: 1,
+            body: None,
+            body_message_id: None,
         };
         match self.ports.store.claim(&fresh).await? {
             ClaimAttempt::Won(c) => Ok(Some(Claimed::Mine(c))),
@@ -295,6 +593,8 @@ impl Engine {
         crate::failpoints::failpoint("after-history");
         let expected = claim.version;
         claim.state = ClaimState::Done;
+        claim.body = None;
+        claim.body_message_id = None;
         claim.outcome = Some(outcome.as_str().to_owned());
         claim.owner_until_ms = self.ports.clock.now_ms();
         claim.version += 1;
@@ -357,6 +657,8 @@ impl Engine {
             instance: case.alert.single_instance().map(ToString::to_string),
             source: Some(case.alert.source.as_str().to_owned()),
             state: Some(case.alert.state.as_str().to_owned()),
+            approver: case.approval.map(approver_of),
+            decision: case.approval.map(|a| a.decision.as_str().to_owned()),
         }
     }
 
@@ -391,6 +693,8 @@ impl Engine {
             exit_code: ending.exit_code,
             output_tail: ending.output_tail.clone(),
             expires_at: now / 1000 + self.settings.history_ttl_days * 86_400,
+            approver: f.approver,
+            decision: f.decision,
         }
     }
 
@@ -428,8 +732,33 @@ impl Engine {
             output_tail: ending.output_tail.clone(),
             command_ids: claim.map(|c| c.command_ids.clone()).unwrap_or_default(),
             commands: commands.to_vec(),
+            approval: None,
+            thread: case.approval.and_then(|ap| {
+                Some(crate::ports::ChatThread {
+                    channel: ap.channel_id.clone()?,
+                    ts: ap.message_ts.clone()?,
+                })
+            }),
         }
     }
+}
+
+/// `<@U…> (alice)`-free plain form for history: `U012ABCDEF (alice)` or the id alone.
+pub(crate) fn approver_of(a: &Approval) -> String {
+    match a.user_name.as_deref().filter(|n| !n.is_empty()) {
+        Some(name) => format!("{} ({name})", a.user_id),
+        None => a.user_id.clone(),
+    }
+}
+
+/// The Run / Skip buttons for an alert now awaiting approval.
+pub(crate) fn button_value(
+    identity: &str,
+    key: &str,
+    now: EpochMillis,
+    ttl_ms: EpochMillis,
+) -> ButtonValue {
+    ButtonValue::new(identity, key, now, ttl_ms)
 }
 
 pub(crate) enum Claimed {
@@ -447,6 +776,8 @@ pub(crate) struct HistoryFields {
     pub instance: Option<String>,
     pub source: Option<String>,
     pub state: Option<String>,
+    pub approver: Option<String>,
+    pub decision: Option<String>,
 }
 
 /// `YYYY-MM-DD` (UTC) of an epoch-ms instant.

@@ -60,11 +60,24 @@ pub trait ModeSource: Send + Sync {
     async fn mode(&self) -> GlobalMode;
 }
 
-/// Instance role tags (Resource Groups Tagging API).
+/// The tags of one instance that selfheal reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceTags {
+    /// The role tag's value (`None`: no such tag, or the instance is unknown).
+    pub role: Option<String>,
+    /// The `selfheal:silence` tag's raw value (an ISO-8601 end time).
+    pub silence: Option<String>,
+}
+
+/// Instance tags (Resource Groups Tagging API).
 #[async_trait]
 pub trait Tags: Send + Sync {
+    /// The role and silence tags of `instance` (one lookup).
+    async fn tags_of(&self, instance: &InstanceId) -> Result<InstanceTags, PortError>;
     /// The value of the role tag on `instance`; `None` when the instance has no such tag.
-    async fn role_of(&self, instance: &InstanceId) -> Result<Option<String>, PortError>;
+    async fn role_of(&self, instance: &InstanceId) -> Result<Option<String>, PortError> {
+        Ok(self.tags_of(instance).await?.role)
+    }
 }
 
 /// Live CloudWatch alarm state.
@@ -179,6 +192,20 @@ pub struct Announcement {
     pub command_ids: Vec<String>,
     /// Commands that run (or would run), for dry-run and start messages.
     pub commands: Vec<String>,
+    /// For `awaiting-approval`: the Run / Skip buttons' value (chat sinks that can show buttons
+    /// add them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<selfheal_core::approval::ButtonValue>,
+    /// The Slack message this belongs under (the approval request's thread), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<ChatThread>,
+}
+
+/// A Slack message to reply under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatThread {
+    pub channel: String,
+    pub ts: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -219,6 +246,14 @@ pub struct Claim {
     pub outcome: Option<String>,
     /// Optimistic-concurrency version, bumped on every write.
     pub version: u64,
+    /// The queue record's body, kept while `AwaitingApproval` so a Run press can resume the
+    /// alert through every guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The SQS message id the body came with (a generic alert without `id` takes its identity
+    /// from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_message_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,7 +278,24 @@ pub enum ClaimAttempt {
     Exists(Claim),
 }
 
+pub use selfheal_core::approval::ApprovalRecord;
 pub use selfheal_core::history::HistoryRecord;
+pub use selfheal_core::silence::SilenceRecord;
+
+/// An alert whose attempt budget ran out: a human should look before it runs again
+/// (`selfheal needs-review list|clear`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedsReview {
+    /// `ROLE:ALERT`.
+    pub key: String,
+    pub instance: String,
+    /// The attempt budget that ran out (`clear_attempts` forgets it).
+    pub budget_key: String,
+    /// The alert that hit the limit.
+    pub identity: String,
+    pub since_ms: EpochMillis,
+    pub reason: String,
+}
 
 /// DynamoDB-backed state. Every write that guards safety is conditional.
 #[async_trait]
@@ -282,4 +334,14 @@ pub trait StateStore: Send + Sync {
         now: EpochMillis,
     ) -> Result<bool, PortError>;
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError>;
+    /// Every stored silence and maintenance window (expired ones included; the caller filters).
+    async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError>;
+    /// Records that `note_id` was announced; `true` only for the first caller (announce once).
+    async fn note_once(&self, note_id: &str, keep_until: EpochMillis) -> Result<bool, PortError>;
+    /// Lists an alert as needing review (its attempt budget ran out).
+    async fn mark_needs_review(&self, item: &NeedsReview) -> Result<(), PortError>;
+    /// The stored claim of `identity`, if any.
+    async fn load_claim(&self, identity: &str) -> Result<Option<Claim>, PortError>;
+    /// The approval record `slack-approvals` wrote for `identity`, if any.
+    async fn approval_record(&self, identity: &str) -> Result<Option<ApprovalRecord>, PortError>;
 }

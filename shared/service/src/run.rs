@@ -88,6 +88,15 @@ impl Engine {
                         "{} attempts on {instance} within {} minutes already: needs review by a human",
                         entry.max_attempts, entry.window_minutes
                     );
+                    let review = crate::ports::NeedsReview {
+                        key: case.key.clone().unwrap_or_default(),
+                        instance: instance.to_string(),
+                        budget_key: budget_key.clone(),
+                        identity: claim.identity.clone(),
+                        since_ms: now,
+                        reason: format!("{why} (clear with `selfheal needs-review clear {} --instance {instance}`)", case.key.as_deref().unwrap_or("?")),
+                    };
+                    self.ports.store.mark_needs_review(&review).await?;
                     return self
                         .finish_claimed(
                             case,
@@ -222,6 +231,8 @@ impl Engine {
         }
         if action == Action::Approve {
             claim.state = ClaimState::AwaitingApproval;
+            claim.body = Some(case.body.to_owned());
+            claim.body_message_id = Some(case.body_message_id.to_owned());
             let why = "precheck passed; waiting for a permitted person to press Run";
             let rec = self.history(
                 &holder,
@@ -234,7 +245,7 @@ impl Engine {
             self.ports.store.put_history(&rec).await?;
             self.save_claim(&mut claim).await?;
             self.release(&role, &holder).await;
-            let a = self.announcement(
+            let mut a = self.announcement(
                 case,
                 AnnouncementKind::Start,
                 Some(Outcome::AwaitingApproval),
@@ -242,6 +253,13 @@ impl Engine {
                 Some(&claim),
                 &entry.commands,
             );
+            let ttl_ms = i64::try_from(self.settings.approval_ttl.as_millis()).unwrap_or(1_800_000);
+            a.approval = Some(crate::flow::button_value(
+                &claim.identity,
+                case.key.as_deref().unwrap_or_default(),
+                self.ports.clock.now_ms(),
+                ttl_ms,
+            ));
             self.ports.chat.announce(&a).await;
             return Ok(Outcome::AwaitingApproval);
         }

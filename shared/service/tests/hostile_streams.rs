@@ -155,6 +155,21 @@ impl StateStore for FaultyStore {
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError> {
         faulty!(self.faults, self.inner.put_history(record).await)
     }
+    async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
+        faulty!(self.faults, self.inner.silences().await)
+    }
+    async fn note_once(&self, id: &str, until: EpochMillis) -> Result<bool, PortError> {
+        faulty!(self.faults, self.inner.note_once(id, until).await)
+    }
+    async fn mark_needs_review(&self, item: &NeedsReview) -> Result<(), PortError> {
+        faulty!(self.faults, self.inner.mark_needs_review(item).await)
+    }
+    async fn load_claim(&self, identity: &str) -> Result<Option<Claim>, PortError> {
+        faulty!(self.faults, self.inner.load_claim(identity).await)
+    }
+    async fn approval_record(&self, identity: &str) -> Result<Option<ApprovalRecord>, PortError> {
+        faulty!(self.faults, self.inner.approval_record(identity).await)
+    }
 }
 
 struct FaultyExecutor {

@@ -124,6 +124,12 @@ pub fn render(a: &Announcement) -> SlackMessage {
         blocks.push(b);
     }
     blocks.extend(body_blocks(a));
+    if let Some(value) = &a.approval {
+        match selfheal_core::approval::actions_block(value) {
+            Ok(b) => blocks.push(b),
+            Err(e) => tracing::warn!(error = %e, "the Run / Skip buttons cannot be rendered"),
+        }
+    }
     finish(fallback_text(a), blocks)
 }
 

@@ -303,6 +303,14 @@ impl Chat for SlackBotSink {
             AnnouncementKind::Result => {
                 let thread = self.lock().get(&a.identity);
                 let mut body = base;
+                if thread.is_none() {
+                    // The approval request's message, posted by another invocation.
+                    if let Some(t) = &a.thread {
+                        body["channel"] = json!(t.channel);
+                        body["thread_ts"] = json!(t.ts);
+                        body["reply_broadcast"] = json!(needs_human(a.outcome.as_deref()));
+                    }
+                }
                 if let Some(t) = &thread {
                     body["thread_ts"] = json!(t.ts);
                     if needs_human(a.outcome.as_deref()) {
@@ -362,6 +370,8 @@ mod tests {
                 output_tail: None,
                 command_ids: vec![],
                 commands: vec![],
+                approval: None,
+                thread: None,
             },
         }
     }
