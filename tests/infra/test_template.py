@@ -497,10 +497,14 @@ def check_functions(tpl: dict) -> list[str]:
         "SELFHEAL_SLACK_TOKEN_PARAM", "SELFHEAL_SLACK_CHANNEL", "SELFHEAL_CHAT_TOPIC_ARN",
         "SELFHEAL_ESCALATION_TOPIC_ARN", "SELFHEAL_MAX_PER_HOUR", "SELFHEAL_FUNCTION_BUDGET_SECONDS",
         "SELFHEAL_QUEUE_URL", "SELFHEAL_CAPACITY_RETRY_SECONDS", "SELFHEAL_APPROVAL_TTL_MINUTES",
+        "SELFHEAL_MAX_RECEIVE_COUNT",
     ):
         if var not in env:
             problems.append(f"{REMEDIATOR}: environment lacks {var}")
     # The remediator shortens capacity waits with sqs:ChangeMessageVisibility on the queue it reads.
+    # The engine escalates a capacity wait on the receive before the queue's redrive limit.
+    if env.get("SELFHEAL_MAX_RECEIVE_COUNT") != {"Ref": "MaxReceiveCount"}:
+        problems.append(f"{REMEDIATOR}: SELFHEAL_MAX_RECEIVE_COUNT must come from MaxReceiveCount")
     if env.get("SELFHEAL_QUEUE_URL") != {"Ref": "AlertQueue"}:
         problems.append(f"{REMEDIATOR}: SELFHEAL_QUEUE_URL must be the alert queue")
     if env.get("SELFHEAL_CAPACITY_RETRY_SECONDS") != {"Ref": "CapacityRetrySeconds"}:

@@ -43,6 +43,7 @@ async fn main() -> Result<(), Error> {
             account_id: None,
             owner,
             chat,
+            force_dry_run: false,
         },
     )?
     .with_metrics(selfheal_service::metrics::sink_from_env("stdout"));

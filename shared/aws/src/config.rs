@@ -113,6 +113,9 @@ pub struct Settings {
     pub approval_ttl_minutes: u32,
     /// `SELFHEAL_QUEUE_URL`: the alert queue (the Lambda uses it to shorten capacity waits).
     pub queue_url: Option<String>,
+    /// `SELFHEAL_MAX_RECEIVE_COUNT` (default 5, ≥ 1): the queue's redrive limit; a capacity wait
+    /// escalates on the receive before it.
+    pub max_receive_count: u32,
 }
 
 impl fmt::Debug for Settings {
@@ -138,6 +141,7 @@ impl fmt::Debug for Settings {
             .field("capacity_retry_seconds", &self.capacity_retry_seconds)
             .field("approval_ttl_minutes", &self.approval_ttl_minutes)
             .field("queue_url", &self.queue_url)
+            .field("max_receive_count", &self.max_receive_count)
             .finish()
     }
 }
@@ -190,6 +194,7 @@ impl Settings {
             DEFAULT_FUNCTION_BUDGET_SECONDS,
         );
         let history_ttl_days = number("SELFHEAL_HISTORY_TTL_DAYS", DEFAULT_HISTORY_TTL_DAYS);
+        let max_receive_count = number("SELFHEAL_MAX_RECEIVE_COUNT", 5);
         let approval_ttl_minutes = number(
             "SELFHEAL_APPROVAL_TTL_MINUTES",
             DEFAULT_APPROVAL_TTL_MINUTES,
@@ -269,6 +274,7 @@ impl Settings {
             capacity_retry_seconds,
             approval_ttl_minutes,
             queue_url: get("SELFHEAL_QUEUE_URL"),
+            max_receive_count,
         };
         if problems.is_empty() {
             Ok(settings)

@@ -7,7 +7,7 @@ use crate::{
 };
 use selfheal_core::RunbookMap;
 use selfheal_service::chat::{LogChat, MultiChat, SystemClock};
-use selfheal_service::ports::{Chat, Escalator, GlobalMode};
+use selfheal_service::ports::{Chat, Escalator, GlobalMode, ModeSource};
 use selfheal_service::{Engine, EngineSettings, Ports};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,22 @@ pub struct WiringOptions {
     pub owner: String,
     /// Extra chat sinks (e.g. Slack) built by the caller.
     pub chat: Vec<Arc<dyn Chat>>,
+    /// Never more than dry-run, whatever the mode parameter says (`selfheal run --dry-run`);
+    /// `off` still wins.
+    pub force_dry_run: bool,
+}
+
+/// A mode source that answers at most `dry-run`.
+struct AtMostDryRun(Arc<dyn ModeSource>);
+
+#[async_trait::async_trait]
+impl ModeSource for AtMostDryRun {
+    async fn mode(&self) -> GlobalMode {
+        match self.0.mode().await {
+            GlobalMode::Off => GlobalMode::Off,
+            GlobalMode::Enforce | GlobalMode::DryRun => GlobalMode::DryRun,
+        }
+    }
 }
 
 /// Builds the engine. Fails when the settings lack the state table (fail closed).
@@ -65,11 +81,18 @@ pub fn build_engine(
             region,
         )),
         alarms: Arc::new(CloudWatchAlarms::new(clients.cloudwatch.clone())),
-        mode: Arc::new(ParameterMode::from_setting(
-            clients.ssm.clone(),
-            settings.mode_param.clone(),
-            options.unconfigured_mode,
-        )),
+        mode: {
+            let mode: Arc<dyn ModeSource> = Arc::new(ParameterMode::from_setting(
+                clients.ssm.clone(),
+                settings.mode_param.clone(),
+                options.unconfigured_mode,
+            ));
+            if options.force_dry_run {
+                Arc::new(AtMostDryRun(mode))
+            } else {
+                mode
+            }
+        },
         chat: Arc::new(MultiChat(chat)),
         escalator,
         clock: Arc::new(SystemClock),
@@ -80,6 +103,7 @@ pub fn build_engine(
         history_ttl_days: i64::from(settings.history_ttl_days),
         owner: options.owner,
         capacity_retry: Duration::from_secs(u64::from(settings.capacity_retry_seconds)),
+        redrive_limit: settings.max_receive_count,
         approval_ttl: Duration::from_secs(u64::from(settings.approval_ttl_minutes) * 60),
         ..EngineSettings::default()
     };

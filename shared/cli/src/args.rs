@@ -24,6 +24,14 @@ pub enum Command {
     Serve(ServeArgs),
     /// The weekly alert-frequency report from the history table.
     Report(crate::report_cmd::ReportArgs),
+    /// Stop remediation for an instance, role, key or everything, for a while or in a window.
+    Silence(crate::silence_cmd::SilenceArgs),
+    /// Alerts whose attempt budget ran out: list them, or reset one after a human looked.
+    NeedsReview(crate::review_cmd::ReviewArgs),
+    /// Start a runbook on one instance by hand; every guard applies.
+    Run(crate::run_cmd::RunArgs),
+    /// Mode, silences, leases held, what needs review and the last 10 outcomes.
+    Status(crate::status_cmd::StatusArgs),
     /// Run the whole pipeline locally against an emulator (moto) and a Slack stand-in.
     Demo,
     /// Print the JSON Schema of the runbook format.

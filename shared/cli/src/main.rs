@@ -2,11 +2,16 @@
 //! one place ([`args`]); each subcommand lives in its own module.
 
 mod args;
+mod context;
 mod demo;
 mod logging;
 mod plan_cmd;
 mod report_cmd;
+mod review_cmd;
+mod run_cmd;
 mod serve_cmd;
+mod silence_cmd;
+mod status_cmd;
 mod validate_cmd;
 
 use clap::Parser;
@@ -20,6 +25,13 @@ fn main() -> ExitCode {
         args::Command::Serve(a) => serve_cmd::run(&a),
         args::Command::Demo => demo::run(),
         args::Command::Report(a) => run_async(report_cmd::run(&a)),
+        args::Command::Silence(a) => run_async(silence_cmd::run(&a)),
+        args::Command::NeedsReview(a) => run_async(review_cmd::run(&a)),
+        args::Command::Run(a) => {
+            logging::init();
+            run_async(run_cmd::run(&a))
+        }
+        args::Command::Status(a) => run_async(status_cmd::run(&a)),
         args::Command::Schema => {
             print!("{}", selfheal_core::runbook::schema_json());
             ExitCode::SUCCESS

@@ -41,8 +41,9 @@ pub struct EngineSettings {
     pub redrive_limit: u32,
     /// Unique per process: who owns a claim.
     pub owner: String,
-    /// A capacity wait is offered again after this long (the transport shortens the message's
-    /// visibility), not after the queue's whole visibility timeout.
+    /// A capacity wait is offered again after this long, doubled per earlier receive up to 8×
+    /// (the transport shortens the message's visibility), not after the queue's whole
+    /// visibility timeout.
     pub capacity_retry: Duration,
     /// How long a Run/Skip approval request stays open.
     pub approval_ttl: Duration,
@@ -109,6 +110,13 @@ impl Engine {
         }
     }
 
+    /// How long a capacity wait stays away: `capacity_retry` doubled per earlier receive, at
+    /// most 8 times it (60 s → 1, 2, 4, 8, 8 min: about 23 minutes before a 5-receive redrive).
+    pub fn capacity_backoff(&self, receive_count: u32) -> Duration {
+        let doublings = receive_count.saturating_sub(1).min(3);
+        self.settings.capacity_retry * (1u32 << doublings)
+    }
+
     /// The in-process lock of `role`.
     pub(crate) fn role_lock(&self, role: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self
@@ -150,7 +158,7 @@ impl Engine {
                 RecordResult {
                     retry: outcome.returns_to_queue(),
                     retry_after: (outcome == Outcome::CapacityWait)
-                        .then_some(engine.settings.capacity_retry),
+                        .then(|| engine.capacity_backoff(r.receive_count)),
                     message_id: r.message_id,
                     outcome,
                 }

@@ -1,0 +1,76 @@
+//! What the operating commands (`silence`, `needs-review`, `run`, `status`) share: settings read
+//! once, the state table, the clock, and output helpers.
+
+use selfheal_aws::{AwsClients, DynamoStateStore, Settings};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The `SELFHEAL_*` settings with every problem printed together; the error is exit code 1.
+pub fn settings(cmd: &str) -> Result<Settings, ExitCode> {
+    Settings::from_env(true).map_err(|e| {
+        eprintln!("selfheal {cmd}: invalid configuration:");
+        for p in &e.problems {
+            eprintln!("  - {p}");
+        }
+        ExitCode::from(1)
+    })
+}
+
+/// The state table named by `SELFHEAL_TABLE`, and the clients.
+pub async fn store(cmd: &str) -> Result<(Settings, AwsClients, DynamoStateStore), ExitCode> {
+    let settings = settings(cmd)?;
+    let clients = AwsClients::from_env().await;
+    let table = settings.table.clone().unwrap_or_default();
+    let store = DynamoStateStore::new(clients.dynamodb.clone(), table);
+    Ok((settings, clients, store))
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Who is running the command: `--by`, else `$SELFHEAL_USER`, `$USER`, `$LOGNAME`.
+pub fn operator(by: Option<&str>) -> String {
+    by.map(str::to_owned)
+        .or_else(|| {
+            ["SELFHEAL_USER", "USER", "LOGNAME"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Prints an AWS failure and returns exit code 1.
+pub fn failed(cmd: &str, what: &str, e: &impl std::fmt::Display) -> ExitCode {
+    eprintln!("selfheal {cmd}: {what}: {e}");
+    ExitCode::from(1)
+}
+
+/// Prints usage problems (all of them) and returns exit code 2.
+pub fn usage(cmd: &str, problems: &[String]) -> ExitCode {
+    for p in problems {
+        eprintln!("selfheal {cmd}: {p}");
+    }
+    ExitCode::from(2)
+}
+
+/// `text` or `json` output.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// Prints a JSON value (pretty) and returns success.
+pub fn print_json(v: &serde_json::Value) -> ExitCode {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => {
+            println!("{s}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed("output", "cannot render JSON", &e),
+    }
+}
