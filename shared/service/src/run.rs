@@ -187,15 +187,18 @@ impl Engine {
                     Ok(Some(_)) => {}
                 }
             }
-            let a = self.announcement(
-                case,
-                AnnouncementKind::Start,
-                None,
-                &Ending::because("starting"),
-                Some(&claim),
-                &entry.commands,
-            );
-            self.ports.chat.announce(&a).await;
+            // In mode `approve` the request with its buttons is the first message.
+            if action != Action::Approve {
+                let a = self.announcement(
+                    case,
+                    AnnouncementKind::Start,
+                    None,
+                    &Ending::because("starting"),
+                    Some(&claim),
+                    &entry.commands,
+                );
+                self.ports.chat.announce(&a).await;
+            }
         }
 
         let phases: Vec<(&str, &[String])> = PHASES

@@ -276,10 +276,20 @@ impl Chat for SlackBotSink {
         });
         match a.kind {
             AnnouncementKind::Start => {
+                let mut base = base;
+                if let Some(t) = &a.thread {
+                    // A run after Run was pressed: it belongs under the approval request.
+                    base["channel"] = json!(t.channel);
+                    base["thread_ts"] = json!(t.ts);
+                }
+                // Results of approved runs (and of requests with buttons, which the approvals
+                // function rewrites) go under the request via `a.thread`, not a remembered start.
+                let remember = a.thread.is_none() && a.approval.is_none();
                 match self
                     .call_message(deadline, "chat.postMessage", &message, base)
                     .await
                 {
+                    Ok(_) if !remember => {}
                     Ok(answer) => {
                         let ts = answer.get("ts").and_then(Value::as_str);
                         let channel = answer
