@@ -107,6 +107,11 @@ impl ReportSettings {
         let d = Thresholds::default();
         let t = &mut s.thresholds;
         t.frequent_alerts = whole("SELFHEAL_REPORT_FREQUENT_ALERTS", d.frequent_alerts, 1);
+        t.promote_min_approved = whole(
+            "SELFHEAL_REPORT_PROMOTE_MIN_APPROVED",
+            d.promote_min_approved,
+            0,
+        );
         t.downgrade_min_healed = whole(
             "SELFHEAL_REPORT_DOWNGRADE_MIN_HEALED",
             d.downgrade_min_healed,

@@ -837,3 +837,28 @@ fn synthetic_million_scale_smoke() {
     );
     assert!(r.keys.len() <= 200);
 }
+
+#[test]
+fn approvals_are_counted_and_a_clean_record_suggests_enforce() {
+    let approved = |i: i64, decision: &str, outcome: &str| HistoryRecord {
+        decision: Some(decision.into()),
+        approver: Some("U0ALICE (alice)".into()),
+        ..rec("db:vacuum", outcome, "i-0123abcd", this_day(i % 7))
+    };
+    let mut records: Vec<HistoryRecord> = (0..5).map(|i| approved(i, "run", "healed")).collect();
+    let r = build(&records);
+    let k = key(&r, "db:vacuum");
+    assert_eq!((k.approved, k.skipped), (5, 0));
+    assert!(rules_of(&r, "db:vacuum")
+        .iter()
+        .any(|x| x == "promote-to-enforce"));
+    // One Skip (or an expired press, which counts as neither) changes the advice.
+    records.push(approved(5, "skip", "skipped"));
+    records.push(approved(6, "run", "expired"));
+    let r = build(&records);
+    let k = key(&r, "db:vacuum");
+    assert_eq!((k.approved, k.skipped), (5, 1));
+    assert!(!rules_of(&r, "db:vacuum")
+        .iter()
+        .any(|x| x == "promote-to-enforce"));
+}

@@ -1,6 +1,7 @@
-//! One record through the guards of DESIGN §1, in order: parse → role and tag check → decide →
-//! kill switch → claim → dry-run → attempt budget → capacity (role lease, fleet cap) → live alarm
-//! re-check → phases (precheck → commands → verify) → record and announce.
+//! One record through the guards of DESIGN §1, in order: (approval message check) → parse →
+//! role and tag check → decide → silences → kill switch → claim → dry-run → attempt budget →
+//! capacity (role lease, fleet cap) → live alarm re-check → phases (precheck → commands →
+//! verify) → record and announce.
 
 use crate::engine::{Engine, InboundRecord};
 use crate::outcome::Outcome;
@@ -170,17 +171,12 @@ impl Engine {
             let why = format!("no claim {claim_ref} awaits this approval: nothing runs");
             return Ok(self.record_invalid(r, received_at, fields(), why).await);
         };
-        if claim.state != ClaimState::AwaitingApproval {
+        // Not yet done: either still awaiting the press, or approved and in progress (a capacity
+        // wait, a transient failure or a deadline after Run): this message resumes it.
+        if claim.state == ClaimState::Done {
             let why = format!(
                 "claim {claim_ref} was already decided ({}): this press changes nothing",
-                claim
-                    .outcome
-                    .as_deref()
-                    .unwrap_or(if claim.state == ClaimState::Done {
-                        "done"
-                    } else {
-                        "in progress"
-                    })
+                claim.outcome.as_deref().unwrap_or("done")
             );
             let sort = format!("{claim_ref}#dup#{}", r.message_id);
             let rec = self.history(
@@ -274,13 +270,16 @@ impl Engine {
                 None
             };
             if let Some((outcome, why)) = ending {
-                return match self.take_awaiting(&case, &owner).await? {
+                match self.take_awaiting(&case, &owner).await? {
                     Some(claim) => {
-                        self.finish_claimed(&case, claim, outcome, Ending::because(why), false)
+                        return self
+                            .finish_claimed(&case, claim, outcome, Ending::because(why), false)
                             .await
                     }
-                    None => Ok(Outcome::Duplicate),
-                };
+                    // Run was accepted earlier and is in progress: a late redelivery resumes it.
+                    None if ap.decision == Decision::Run => {}
+                    None => return Ok(Outcome::Duplicate),
+                }
             }
         }
         let simple = match decision.action {
@@ -328,17 +327,17 @@ impl Engine {
         case.dry_run = mode == GlobalMode::DryRun || decision.action == Action::DryRun;
         // Exactly once: claim the alert's identity before anything is sent.
         crate::failpoints::failpoint("before-claim");
-        let claimed = if approval.is_some() {
-            self.take_awaiting(&case, &owner).await?.map(Claimed::Mine)
-        } else {
-            self.take_claim(&case, &owner).await?
+        let claimed = match approval {
+            Some(_) => match self.take_awaiting(&case, &owner).await? {
+                Some(c) => Some(Claimed::Mine(c)),
+                // Approved before and interrupted (capacity wait, failure, deadline): resume it
+                // like any redelivery (taken over once its owner's lease has passed).
+                None => self.take_claim(&case, &owner).await?,
+            },
+            None => self.take_claim(&case, &owner).await?,
         };
         let Some(claim) = claimed else {
-            return Ok(if approval.is_some() {
-                Outcome::Duplicate
-            } else {
-                Outcome::Retry
-            });
+            return Ok(Outcome::Retry);
         };
         let claim = match claim {
             Claimed::Mine(c) => c,

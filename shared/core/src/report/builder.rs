@@ -91,6 +91,8 @@ struct KeyAgg {
     healed_instances: SpaceSaving,
     first_ms: Option<EpochMillis>,
     last_ms: Option<EpochMillis>,
+    approved: u64,
+    skipped: u64,
 }
 
 impl KeyAgg {
@@ -110,6 +112,8 @@ impl KeyAgg {
             healed_instances: SpaceSaving::new(slots),
             first_ms: None,
             last_ms: None,
+            approved: 0,
+            skipped: 0,
         }
     }
 }
@@ -292,6 +296,11 @@ impl ReportBuilder {
         }
         agg.this_period += 1;
         agg.alarm_events += 1;
+        match rec.decision.as_deref() {
+            Some("run") if rec.outcome != "expired" => agg.approved += 1,
+            Some("skip") => agg.skipped += 1,
+            _ => {}
+        }
         if let Some(inst) = non_empty(&rec.instance) {
             let inst = clip_name(inst);
             agg.instances.add(&inst);
@@ -433,6 +442,8 @@ impl ReportBuilder {
                 daily_last_period: a.daily[..days].iter().map(|v| u64::from(*v)).collect(),
                 transitions: transitions(a.alarm_events, a.ok_events),
                 outcomes,
+                approved: a.approved,
+                skipped: a.skipped,
                 recommendations: Vec::new(),
             });
         }
@@ -506,6 +517,8 @@ impl ReportBuilder {
                 daily_last_period: a.daily[..days].iter().map(|v| u64::from(*v)).collect(),
                 transitions: cw_transitions,
                 outcomes: BTreeMap::new(),
+                approved: 0,
+                skipped: 0,
                 recommendations: Vec::new(),
             });
         }

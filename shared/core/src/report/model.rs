@@ -17,6 +17,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Thresholds {
     /// `write-runbook`: at least this many `no-runbook` alerts this period.
     pub frequent_alerts: u64,
+    /// `promote-to-enforce`: Run was pressed at least this many times this period and Skip
+    /// never (runbooks in mode `approve`).
+    pub promote_min_approved: u64,
     /// `downgrade-to-warning`: healed at least this many times this period…
     pub downgrade_min_healed: u64,
     /// …with at least this success rate (0..=1).
@@ -38,6 +41,7 @@ impl Default for Thresholds {
     fn default() -> Self {
         Self {
             frequent_alerts: 3,
+            promote_min_approved: 5,
             downgrade_min_healed: 5,
             downgrade_min_success: 0.95,
             fix_runbook_min_runs: 3,
@@ -174,6 +178,12 @@ pub struct KeyReport {
     pub transitions: u64,
     /// Every outcome recorded this period (including duplicates and recovery notices).
     pub outcomes: BTreeMap<String, u64>,
+    /// Mode `approve`: requests this period where a person pressed Run (in time)…
+    #[serde(default)]
+    pub approved: u64,
+    /// …and where a person pressed Skip.
+    #[serde(default)]
+    pub skipped: u64,
     /// Rule ids of this key's recommendations.
     pub recommendations: Vec<String>,
 }

@@ -167,6 +167,22 @@ pub fn recommend(
                 ),
             ));
         }
+        if t.promote_min_approved > 0 && k.approved >= t.promote_min_approved && k.skipped == 0 {
+            mine.push((
+                6,
+                rec(
+                    "promote-to-enforce",
+                    &k.key,
+                    "consider mode enforce",
+                    format!(
+                        "approved {n} of {n} requests this period, none skipped (rule promote-to-enforce: ≥ {} approvals and no skips) — consider mode enforce for its runbook",
+                        t.promote_min_approved,
+                        n = k.approved
+                    ),
+                    Vec::new(),
+                ),
+            ));
+        }
         k.recommendations = mine.iter().map(|(_, r)| r.rule.clone()).collect();
         out.extend(mine.into_iter().map(|(order, r)| (order, rank, r)));
     }
