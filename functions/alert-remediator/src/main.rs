@@ -47,7 +47,11 @@ async fn main() -> Result<(), Error> {
         },
     )?
     .with_metrics(selfheal_service::metrics::sink_from_env("stdout"));
-    engine.warm_up().await;
+    let account = std::env::var("SELFHEAL_ACCOUNT_ID").ok();
+    tokio::join!(
+        engine.warm_up(),
+        selfheal_aws::wiring::warm_connections(&settings, &clients, account.as_deref())
+    );
     tracing::info!(runbooks = engine.runbooks().len(), "alert-remediator ready");
     let budget_ms = i64::from(settings.function_budget_seconds) * 1000;
     let engine = &engine;

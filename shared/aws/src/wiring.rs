@@ -119,3 +119,48 @@ fn claim_lease(budget: Duration) -> Duration {
         .filter(|s| *s > 0)
         .map_or(budget + Duration::from_secs(60), Duration::from_secs)
 }
+
+/// Opens the connections the first alert will need (DynamoDB, Resource Groups Tagging,
+/// CloudWatch) with one cheap read each, concurrently, so the first remediation does not pay
+/// for DNS and TLS set-up. Answers do not matter; failures are only logged.
+pub async fn warm_connections(settings: &Settings, clients: &AwsClients, account_id: Option<&str>) {
+    let region = clients.region().unwrap_or_else(|| "us-east-1".to_owned());
+    let account = account_id.unwrap_or("000000000000");
+    let table = settings.table.clone().unwrap_or_default();
+    let dynamo = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("warmup".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("warmup".into()),
+        )
+        .send();
+    let tagging = clients
+        .tagging
+        .get_resources()
+        .resource_arn_list(format!(
+            "arn:{}:ec2:{region}:{account}:instance/i-00000000",
+            crate::tagging::partition_of(&region)
+        ))
+        .send();
+    let alarms = clients
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names("selfheal-warmup")
+        .send();
+    let (d, t, a) = tokio::join!(dynamo, tagging, alarms);
+    if let Err(e) = d {
+        tracing::debug!(error = %crate::error::port_error("dynamodb:GetItem", &e), "warm-up call failed");
+    }
+    if let Err(e) = t {
+        tracing::debug!(error = %crate::error::port_error("tagging:GetResources", &e), "warm-up call failed");
+    }
+    if let Err(e) = a {
+        tracing::debug!(error = %crate::error::port_error("cloudwatch:DescribeAlarms", &e), "warm-up call failed");
+    }
+}

@@ -165,8 +165,10 @@ impl Engine {
             }
         });
         let results = futures::future::join_all(futures).await;
-        for line in crate::metrics::batch_lines(&results, self.ports.clock.now_ms()) {
-            self.metrics.emit(&line);
+        if self.metrics.enabled() {
+            for line in crate::metrics::batch_lines(&results, self.ports.clock.now_ms()) {
+                self.metrics.emit(&line);
+            }
         }
         results
     }

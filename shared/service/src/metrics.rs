@@ -11,6 +11,10 @@ use std::sync::Arc;
 /// Where EMF lines go (stdout in Lambda; stderr or nowhere for `selfheal serve`).
 pub trait MetricsSink: Send + Sync {
     fn emit(&self, line: &str);
+    /// `false` when lines are dropped anyway: the engine then does not build them.
+    fn enabled(&self) -> bool {
+        true
+    }
 }
 
 /// Writes each line to stdout (Lambda: CloudWatch Logs parses EMF from it).
@@ -48,6 +52,9 @@ pub struct NoMetrics;
 
 impl MetricsSink for NoMetrics {
     fn emit(&self, _line: &str) {}
+    fn enabled(&self) -> bool {
+        false
+    }
 }
 
 /// The sink named by `SELFHEAL_METRICS` (`stdout`, `stderr`, `off`), else `default`.
