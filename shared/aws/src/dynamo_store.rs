@@ -104,17 +104,7 @@ impl DynamoStateStore {
 
     /// Everything listed as needing review.
     pub async fn needs_review(&self) -> Result<Vec<NeedsReview>, PortError> {
-        let items = self.query_prefix(REVIEW_PK, "").await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|i| match from_item::<NeedsReview>(i) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    tracing::warn!(error = %e, "skipping an unreadable needs-review item");
-                    None
-                }
-            })
-            .collect())
+        self.query_records(REVIEW_PK, "", "needs-review").await
     }
 
     /// Takes `key` on `instance` off the review list; `false` when it was not on it.
@@ -145,6 +135,27 @@ impl DynamoStateStore {
             }
             Err(e) => Err(port_error("dynamodb:DeleteItem", &e)),
         }
+    }
+
+    /// [`Self::query_prefix`], each item read as a `T`; unreadable items (`what`) are skipped
+    /// with a warning.
+    async fn query_records<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        what: &str,
+    ) -> Result<Vec<T>, PortError> {
+        let items = self.query_prefix(pk, sk_prefix).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match from_item::<T>(i) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping an unreadable {what} item");
+                    None
+                }
+            })
+            .collect())
     }
 
     /// Items of partition `pk` whose sort key starts with `sk_prefix` (consistent reads).
@@ -503,17 +514,7 @@ impl StateStore for DynamoStateStore {
     }
 
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
-        let items = self.query_prefix(SILENCE_PK, "s#").await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|i| match from_item::<SilenceRecord>(i) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    tracing::warn!(error = %e, "skipping an unreadable silence item");
-                    None
-                }
-            })
-            .collect())
+        self.query_records(SILENCE_PK, "s#", "silence").await
     }
 
     async fn note_once(&self, note_id: &str, keep_until: EpochMillis) -> Result<bool, PortError> {

@@ -64,25 +64,6 @@ async fn lease_holders(c: &selfheal_aws::AwsClients, table: &str) -> usize {
         })
 }
 
-async fn queue_depth(c: &selfheal_aws::AwsClients, url: &str) -> usize {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
-    let attrs = c
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::ApproximateNumberOfMessages)
-        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes
-        .unwrap_or_default();
-    attrs
-        .values()
-        .map(|v| v.parse::<usize>().unwrap_or(0))
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_serve_processes_never_exceed_max_concurrent() {
     let Some(moto) = start_moto("four_serve_processes_never_exceed_max_concurrent") else {

@@ -114,3 +114,23 @@ pub fn unique(prefix: &str) -> String {
         .unwrap_or(0);
     format!("{prefix}-{n}")
 }
+
+/// Messages in the queue, visible or in flight.
+pub async fn queue_depth(c: &AwsClients, url: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attrs = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    attrs
+        .values()
+        .map(|v| v.parse::<usize>().unwrap_or(0))
+        .sum()
+}
