@@ -65,7 +65,9 @@ pub async fn run(args: &RunArgs) -> ExitCode {
         body,
         receive_count: 1,
     };
-    let deadline = now + 15 * 60 * 1000;
+    // No Lambda time limit here: poll until every phase ends (each phase is bounded by the
+    // runbook's timeout_seconds, enforced by SSM).
+    let deadline = now + 3 * 3600 * 1000;
     let results = engine.process_batch(vec![record], deadline).await;
     let outcome = results.first().map_or(Outcome::Retry, |r| r.outcome);
     println!("{} on {}: {outcome}", args.key, args.instance);
