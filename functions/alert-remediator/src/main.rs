@@ -47,11 +47,15 @@ async fn main() -> Result<(), Error> {
         },
     )?
     .with_metrics(selfheal_service::metrics::sink_from_env("stdout"));
-    let account = std::env::var("SELFHEAL_ACCOUNT_ID").ok();
-    tokio::join!(
-        engine.warm_up(),
-        selfheal_aws::wiring::warm_connections(&settings, &clients, account.as_deref())
-    );
+    // The kill switch is read before the first alert; the other services' connections open in
+    // the background, so init is not held up by them and the first alert rarely waits for one.
+    let (warm_settings, warm_clients) = (settings.clone(), clients.clone());
+    tokio::spawn(async move {
+        let account = std::env::var("SELFHEAL_ACCOUNT_ID").ok();
+        selfheal_aws::wiring::warm_connections(&warm_settings, &warm_clients, account.as_deref())
+            .await;
+    });
+    engine.warm_up().await;
     tracing::info!(runbooks = engine.runbooks().len(), "alert-remediator ready");
     let budget_ms = i64::from(settings.function_budget_seconds) * 1000;
     let engine = &engine;
