@@ -117,6 +117,13 @@ impl Engine {
         self.settings.capacity_retry * (1u32 << doublings)
     }
 
+    /// Emits one EMF line built by `line` (only when a metrics sink is configured).
+    pub(crate) fn metric(&self, line: impl FnOnce(EpochMillis) -> String) {
+        if self.metrics.enabled() {
+            self.metrics.emit(&line(self.ports.clock.now_ms()));
+        }
+    }
+
     /// The in-process lock of `role`.
     pub(crate) fn role_lock(&self, role: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self

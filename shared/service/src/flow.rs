@@ -590,6 +590,13 @@ impl Engine {
         crate::failpoints::failpoint("before-history");
         self.ports.store.put_history(&rec).await?;
         crate::failpoints::failpoint("after-history");
+        if matches!(
+            outcome,
+            Outcome::Healed | Outcome::Failed | Outcome::TimedOut | Outcome::PrecheckFailed
+        ) {
+            let took = self.ports.clock.now_ms() - claim.claimed_at_ms;
+            self.metric(|now| crate::metrics::duration_line(outcome, took, now));
+        }
         let expected = claim.version;
         claim.state = ClaimState::Done;
         claim.body = None;

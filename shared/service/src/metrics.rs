@@ -138,3 +138,21 @@ pub fn duration_line(outcome: Outcome, duration_ms: i64, now: EpochMillis) -> St
     })
     .to_string()
 }
+
+/// One EMF line per failed SSM API call (`SsmFailures`, dimension `Operation`: `SendCommand`,
+/// `GetCommandInvocation`, `ListCommands`), after the SDK's own retries.
+pub fn ssm_failure_line(operation: &str, now: EpochMillis) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": now,
+            "CloudWatchMetrics": [{
+                "Namespace": "selfheal",
+                "Dimensions": [["Operation"]],
+                "Metrics": [{"Name": "SsmFailures", "Unit": "Count"}]
+            }]
+        },
+        "Operation": operation,
+        "SsmFailures": 1,
+    })
+    .to_string()
+}

@@ -303,12 +303,12 @@ impl Engine {
                 // A crash between SendCommand and saving its id leaves phase_sent_at set: look
                 // for the command by its comment before deciding to send.
                 let found = match claim.phase_sent_at_ms {
-                    Some(since) => {
-                        self.ports
-                            .executor
-                            .find_by_comment(&comment, &instance, since)
-                            .await?
-                    }
+                    Some(since) => self
+                        .ports
+                        .executor
+                        .find_by_comment(&comment, &instance, since)
+                        .await
+                        .inspect_err(|_| self.ssm_failed("ListCommands"))?,
                     None => None,
                 };
                 match found {
@@ -324,7 +324,13 @@ impl Engine {
                             comment: comment.clone(),
                         };
                         crate::failpoints::failpoint("before-send");
-                        match self.ports.executor.send(&req).await? {
+                        match self
+                            .ports
+                            .executor
+                            .send(&req)
+                            .await
+                            .inspect_err(|_| self.ssm_failed("SendCommand"))?
+                        {
                             Sent::CommandId(id) => {
                                 crate::failpoints::failpoint("after-send");
                                 id
@@ -369,9 +375,13 @@ impl Engine {
                 Ok(inv) => break inv,
                 Err(PortError::Transient(e)) if errors < 3 => {
                     errors += 1;
+                    self.ssm_failed("GetCommandInvocation");
                     tracing::warn!(error = %e, "polling failed; trying again");
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.ssm_failed("GetCommandInvocation");
+                    return Err(e);
+                }
             }
             self.ports.clock.sleep(delay).await;
             delay = (delay * 2).min(self.settings.poll_max);
@@ -472,6 +482,10 @@ impl Engine {
         if let Err(e) = self.save_claim(claim).await {
             tracing::warn!(error = %e, "could not hand the claim back; it expires on its own");
         }
+    }
+
+    fn ssm_failed(&self, operation: &str) {
+        self.metric(|now| crate::metrics::ssm_failure_line(operation, now));
     }
 
     async fn release(&self, role: &str, holder: &str) {
