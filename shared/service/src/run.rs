@@ -213,6 +213,21 @@ impl Engine {
             .and_then(|p| phases.iter().position(|(name, _)| *name == p))
             .unwrap_or(0);
         for (name, lines) in phases.iter().skip(start_at) {
+            // The global mode went to dry-run while this remediation was in flight: a phase
+            // already sent is still awaited, but nothing new is sent.
+            let sent_already = claim.phase.as_deref() == Some(*name) && claim.command_id.is_some();
+            if case.dry_run && !sent_already {
+                let ending = Ending {
+                    reason: format!(
+                        "the global mode is dry-run now: {name} and any later phase were not sent"
+                    ),
+                    failed_phase: Some((*name).to_owned()),
+                    ..Ending::default()
+                };
+                return self
+                    .finish_claimed(case, claim, Outcome::DryRun, ending, true)
+                    .await;
+            }
             let end = self
                 .run_phase(case, &mut claim, entry, name, lines, deadline)
                 .await;

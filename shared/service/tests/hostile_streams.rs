@@ -5,7 +5,7 @@
 //! alert identity and phase, nothing lost, exactly one final outcome per alert identity, leases
 //! never over-subscribed; attempts bounded per sliding window while time passes; the kill switch.
 //!
-//! Two tests marked `#[ignore]` pin down gaps found while writing these (see their comments).
+//! One test marked `#[ignore]` pins down a gap found while writing these (see its comment).
 
 mod common;
 use async_trait::async_trait;
@@ -529,12 +529,10 @@ async fn lease_covers_a_remediation_until_it_is_resumed() {
     );
 }
 
-/// Known gap (reported): switching the global mode to `dry-run` while a remediation is in flight
-/// does not stop it: a redelivered remediation resumes (`!resuming` in run.rs skips the dry-run
-/// finish) and sends its remaining phases — here the commands phase, after only the precheck had
-/// run before the switch. (`off` does stop it; see the next test.)
+/// Switching the global mode to `dry-run` while a remediation is in flight stops it from sending
+/// more: the phase in flight is awaited, the rest are not sent, and `dry-run` is recorded.
+/// (`off` stops it too; see the next test.)
 #[tokio::test]
-#[ignore = "known gap: a resumed remediation ignores the global dry-run mode"]
 async fn dry_run_mode_stops_a_resumed_remediation_from_sending_more() {
     let w = FakeWorld::new(T0);
     w.tags.set(&instance(0), "web");
@@ -560,6 +558,9 @@ async fn dry_run_mode_stops_a_resumed_remediation_from_sending_more() {
         w.executor.sent().last().map(|s| &s.request.comment),
         out[0].outcome
     );
+    assert_eq!(out[0].outcome, Outcome::DryRun);
+    let h = w.store.history();
+    assert!(h[0].reason.contains("dry-run now"), "{}", h[0].reason);
 }
 
 /// `off` stops an in-flight remediation: no new command after the switch, `killed` recorded.
