@@ -45,6 +45,9 @@ pub struct EngineSettings {
     /// (the transport shortens the message's visibility), not after the queue's whole
     /// visibility timeout.
     pub capacity_retry: Duration,
+    /// How long a remediation still running at the deadline keeps its role lease while it waits
+    /// for redelivery (at least the queue's visibility timeout; the template's is 1800 s).
+    pub running_hold: Duration,
     /// How long a Run/Skip approval request stays open.
     pub approval_ttl: Duration,
 }
@@ -62,6 +65,7 @@ impl Default for EngineSettings {
             owner: "selfheal".into(),
             capacity_retry: Duration::from_secs(60),
             approval_ttl: Duration::from_secs(30 * 60),
+            running_hold: Duration::from_secs(3600),
         }
     }
 }

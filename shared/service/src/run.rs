@@ -241,6 +241,21 @@ impl Engine {
             match end.outcome {
                 None => {}
                 Some(Outcome::Running) => {
+                    // The command keeps running on the instance until the next delivery resumes
+                    // it: keep its place in the role's lease until then (the redelivery comes
+                    // after the queue's visibility timeout, longer than the claim lease).
+                    let now = self.ports.clock.now_ms();
+                    let hold = i64::try_from(self.settings.running_hold.as_millis())
+                        .unwrap_or(i64::MAX / 4)
+                        .max(self.lease_ms());
+                    if let Err(e) = self
+                        .ports
+                        .store
+                        .acquire_lease(&role, &holder, entry.max_concurrent, now, now + hold)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not extend the role lease while the command runs");
+                    }
                     self.hand_back(&mut claim).await;
                     return Ok(Outcome::Running);
                 }

@@ -5,7 +5,7 @@
 //! alert identity and phase, nothing lost, exactly one final outcome per alert identity, leases
 //! never over-subscribed; attempts bounded per sliding window while time passes; the kill switch.
 //!
-//! One test marked `#[ignore]` pins down a gap found while writing these (see its comment).
+//! The gaps found while writing these are closed; their tests stay as regressions.
 
 mod common;
 use async_trait::async_trait;
@@ -497,13 +497,11 @@ async fn running_then(w: &FakeWorld, e: &Engine, phase: &'static str, gap: Durat
     w.clock.advance(gap);
 }
 
-/// Known gap (reported): a remediation that outlives its invocation returns `Running`; its claim
-/// is handed back and its command keeps running on the instance, but its role lease is not
-/// extended. SQS redelivers it only after the visibility timeout (6 × the function timeout), long
-/// after the lease (budget + 60 s) expired — so another remediation of the same role starts while
-/// the first command still runs: `max_concurrent` (DESIGN principle 5) is exceeded.
+/// A remediation that outlives its invocation returns `Running`; its claim is handed back and its
+/// command keeps running on the instance. SQS redelivers it only after the visibility timeout,
+/// long after the claim lease, so the role lease is extended (`running_hold`) on the way out:
+/// another remediation of the same role must wait (`max_concurrent`, DESIGN principle 5).
 #[tokio::test]
-#[ignore = "known gap: the role lease is not held while a Running remediation waits for redelivery"]
 async fn lease_covers_a_remediation_until_it_is_resumed() {
     let w = FakeWorld::new(T0);
     w.tags.set(&instance(0), "web");
