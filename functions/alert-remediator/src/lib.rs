@@ -5,25 +5,9 @@
 //! event, or CloudWatch's Lambda alarm-action payload (DESIGN §3).
 
 use aws_lambda_events::sqs::SqsBatchResponse;
-use selfheal_core::runbook::{load, LoadOptions, RunbookSource};
-use selfheal_core::RunbookMap;
 use selfheal_service::{Engine, InboundRecord};
 
 include!(concat!(env!("OUT_DIR"), "/runbooks.rs"));
-
-/// The runbooks bundled at build time (validated by build.rs, so this cannot fail in practice).
-pub fn bundled_runbooks(options: &LoadOptions) -> Result<RunbookMap, String> {
-    let sources: Vec<RunbookSource<'_>> = BUNDLED_RUNBOOKS
-        .iter()
-        .map(|(name, text)| RunbookSource { name, text })
-        .collect();
-    load(&sources, options).map(|(m, _)| m).map_err(|d| {
-        d.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
-}
 
 /// What the function answers.
 #[derive(Debug)]

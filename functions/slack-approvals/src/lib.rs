@@ -31,25 +31,10 @@ use selfheal_core::approval::{
     Approval, ApprovalError, ApprovalRecord, EpochMillis, GroupMembers, Press, SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
 };
-use selfheal_core::runbook::{load, LoadOptions, RunbookSource};
 use selfheal_core::{claim_id, Mode, RunbookMap};
 use serde_json::{json, Value};
 
 include!(concat!(env!("OUT_DIR"), "/runbooks.rs"));
-
-/// The runbooks bundled at build time (validated by build.rs, so this cannot fail in practice).
-pub fn bundled_runbooks(options: &LoadOptions) -> Result<RunbookMap, String> {
-    let sources: Vec<RunbookSource<'_>> = BUNDLED_RUNBOOKS
-        .iter()
-        .map(|(name, text)| RunbookSource { name, text })
-        .collect();
-    load(&sources, options).map(|(m, _)| m).map_err(|d| {
-        d.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
-}
 
 /// A record without `queued_at_ms` whose latest send attempt is older than this was interrupted
 /// (crash or timeout between the record and the send): the next press sends it again.
