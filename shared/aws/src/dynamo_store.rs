@@ -80,12 +80,28 @@ impl DynamoStateStore {
 
     /// Stores a silence or maintenance window (replacing one with the same id).
     pub async fn put_silence(&self, record: &SilenceRecord) -> Result<(), PortError> {
+        let expires_at = record.until_ms.map(|until| until.div_euclid(1000) + 86_400);
+        let sk = format!("s#{}", record.id);
+        self.put_record(record, "silence", SILENCE_PK, &sk, expires_at)
+            .await
+    }
+
+    /// Writes `record` (every field) as the item `pk`/`sk`, unconditionally, with `expires_at`
+    /// when given (otherwise the record carries its own, or the item never expires).
+    async fn put_record<T: serde::Serialize>(
+        &self,
+        record: &T,
+        what: &str,
+        pk: &str,
+        sk: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(), PortError> {
         let mut item: Item = to_item(record)
-            .map_err(|e| PortError::Permanent(format!("silence not storable: {e}")))?;
-        item.insert("pk".to_owned(), s(SILENCE_PK));
-        item.insert("sk".to_owned(), s(&format!("s#{}", record.id)));
-        if let Some(until) = record.until_ms {
-            item.insert("expires_at".to_owned(), n(until.div_euclid(1000) + 86_400));
+            .map_err(|e| PortError::Permanent(format!("{what} not storable: {e}")))?;
+        item.insert("pk".to_owned(), s(pk));
+        item.insert("sk".to_owned(), s(sk));
+        if let Some(at) = expires_at {
+            item.insert("expires_at".to_owned(), n(at));
         }
         self.client
             .put_item()
@@ -499,18 +515,9 @@ impl StateStore for DynamoStateStore {
     }
 
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError> {
-        let mut item: Item = to_item(record)
-            .map_err(|e| PortError::Permanent(format!("history record not storable: {e}")))?;
-        item.insert("pk".to_owned(), s(&history_pk(&record.day)));
-        item.insert("sk".to_owned(), s(&record.sort));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
+        let pk = history_pk(&record.day);
+        self.put_record(record, "history record", &pk, &record.sort, None)
             .await
-            .map_err(|e| port_error("dynamodb:PutItem", &e))?;
-        Ok(())
     }
 
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
@@ -533,25 +540,16 @@ impl StateStore for DynamoStateStore {
     }
 
     async fn mark_needs_review(&self, review: &NeedsReview) -> Result<(), PortError> {
-        let mut item: Item = to_item(review)
-            .map_err(|e| PortError::Permanent(format!("needs-review item not storable: {e}")))?;
-        item.insert("pk".to_owned(), s(REVIEW_PK));
-        item.insert(
-            "sk".to_owned(),
-            s(&format!("{}#{}", review.key, review.instance)),
-        );
-        item.insert(
-            "expires_at".to_owned(),
-            n(review.since_ms.div_euclid(1000) + REVIEW_TTL_SECONDS),
-        );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| port_error("dynamodb:PutItem", &e))?;
-        Ok(())
+        let sk = format!("{}#{}", review.key, review.instance);
+        let expires_at = review.since_ms.div_euclid(1000) + REVIEW_TTL_SECONDS;
+        self.put_record(
+            review,
+            "needs-review item",
+            REVIEW_PK,
+            &sk,
+            Some(expires_at),
+        )
+        .await
     }
 
     async fn load_claim(&self, identity: &str) -> Result<Option<Claim>, PortError> {

@@ -9,7 +9,7 @@ use crate::ports::{
     Announcement, AnnouncementKind, Claim, ClaimAttempt, ClaimState, EpochMillis, GlobalMode,
     HistoryRecord, PortError,
 };
-use selfheal_core::approval::{parse_approval, Approval, ButtonValue, Decision};
+use selfheal_core::approval::{parse_approval, Approval, Decision};
 use selfheal_core::silence::{find_silence, tag_silence, Silence, Silenced};
 use selfheal_core::{
     claim_id, decide, parse_body, Action, AlarmState, Alert, RunbookEntry, Source,
@@ -755,16 +755,6 @@ pub(crate) fn approver_of(a: &Approval) -> String {
         Some(name) => format!("{} ({name})", a.user_id),
         None => a.user_id.clone(),
     }
-}
-
-/// The Run / Skip buttons for an alert now awaiting approval.
-pub(crate) fn button_value(
-    identity: &str,
-    key: &str,
-    now: EpochMillis,
-    ttl_ms: EpochMillis,
-) -> ButtonValue {
-    ButtonValue::new(identity, key, now, ttl_ms)
 }
 
 pub(crate) enum Claimed {

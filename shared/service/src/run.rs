@@ -287,7 +287,7 @@ impl Engine {
                 &entry.commands,
             );
             let ttl_ms = i64::try_from(self.settings.approval_ttl.as_millis()).unwrap_or(1_800_000);
-            a.approval = Some(crate::flow::button_value(
+            a.approval = Some(selfheal_core::approval::ButtonValue::new(
                 &claim.identity,
                 case.key.as_deref().unwrap_or_default(),
                 self.ports.clock.now_ms(),
