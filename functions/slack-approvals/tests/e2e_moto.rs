@@ -26,30 +26,7 @@ fn root() -> PathBuf {
 
 /// The emulator's URL, and the server when this test started one.
 fn moto(test: &str) -> Option<(String, Option<Moto>)> {
-    if let Some(url) = std::env::var("SELFHEAL_MOTO_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-    {
-        return Some((url, None));
-    }
-    let required = std::env::var_os("SELFHEAL_REQUIRE_MOTO").is_some();
-    let python = std::env::var_os("SELFHEAL_MOTO_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| Some(root().join(".venv/bin/python")).filter(|p| p.exists()));
-    let Some(python) = python else {
-        assert!(
-            !required,
-            "{test}: moto is required but no Python with moto was found"
-        );
-        eprintln!(
-            "skipping {test}: moto is not installed (set SELFHEAL_MOTO_PYTHON or run `make test`)"
-        );
-        return None;
-    };
-    let server =
-        selfheal_aws::local::start_moto(&python, &root().join("tests/moto/moto_launcher.py"))
-            .expect("moto starts");
-    Some((server.url.clone(), Some(server)))
+    selfheal_aws::local::moto_for_test(test, &root())
 }
 
 async fn receive_all(c: &selfheal_aws::AwsClients, queue_url: &str) -> Vec<Approval> {

@@ -1,6 +1,7 @@
 //! `selfheal report` (shared/cli/src/report_cmd.rs, compiled here as a module so it is tested
 //! before it is wired into the CLI): argument parsing, usage errors, and — when
-//! `SELFHEAL_MOTO_URL` is set — a JSON report read from a moto history table.
+//! moto is available (`SELFHEAL_MOTO_URL`, or started here) — a JSON report read from a moto
+//! history table.
 
 #[path = "../../../shared/cli/src/report_cmd.rs"]
 mod report_cmd;
@@ -51,15 +52,11 @@ async fn bad_since_is_a_usage_error() {
 
 #[tokio::test]
 async fn json_report_from_moto() {
-    let Some(url) = std::env::var("SELFHEAL_MOTO_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let Some((url, _moto)) = selfheal_aws::local::moto_for_test("json_report_from_moto", &root)
     else {
-        println!("SKIPPED json_report_from_moto: set SELFHEAL_MOTO_URL to run it");
+        println!("SKIPPED json_report_from_moto: moto is not installed");
         return;
-    };
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
     use selfheal_core::history::HistoryRecord;
     use selfheal_service::ports::StateStore;
@@ -79,47 +76,12 @@ async fn json_report_from_moto() {
         .unwrap_or(0);
     let table = format!("selfheal-report-cli-{now}");
     let clients = selfheal_aws::AwsClients::with_endpoint(&url).await;
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attr")
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .expect("key")
-    };
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    selfheal_aws::local::create_table(&clients, &table)
         .await
         .expect("create table");
     let store = selfheal_aws::DynamoStateStore::new(clients.dynamodb.clone(), &table);
     // Today (UTC) is inside `selfheal report`'s period: it ends at the end of today.
-    let day = {
-        let days = now.div_euclid(86_400_000);
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        format!("{y:04}-{m:02}-{d:02}")
-    };
+    let day = selfheal_service::day_string(now);
     for i in 0..4 {
         store
             .put_history(&HistoryRecord {

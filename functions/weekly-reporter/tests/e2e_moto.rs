@@ -1,6 +1,6 @@
 //! The reporter end to end against moto (history table, S3) and a local Slack stand-in.
-//! Runs only when `SELFHEAL_MOTO_URL` is set (e.g. `http://127.0.0.1:5000`); otherwise it prints
-//! a notice and passes. CloudWatch alarm history is off here (moto answers 500 for it; see
+//! Uses `SELFHEAL_MOTO_URL` when set, else starts moto (`selfheal_aws::local::moto_for_test`;
+//! required under `make test`). CloudWatch alarm history is off here (moto answers 500 for it; see
 //! `tests/alarm_history.rs`).
 
 use std::sync::Arc;
@@ -21,10 +21,10 @@ use weekly_reporter::{
 
 const DAY: i64 = 86_400_000;
 
-fn moto_url() -> Option<String> {
-    std::env::var("SELFHEAL_MOTO_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
+/// The emulator (started here unless `SELFHEAL_MOTO_URL` names one) and its server, if started.
+fn moto_url(test: &str) -> Option<(String, Option<selfheal_aws::local::Moto>)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    selfheal_aws::local::moto_for_test(test, &root)
 }
 
 fn default_aws_env() {
@@ -131,8 +131,8 @@ fn record(key: &str, outcome: &str, instance: &str, at: i64, n: usize) -> Histor
 
 #[tokio::test]
 async fn weekly_report_against_moto_and_a_slack_stand_in() {
-    let Some(url) = moto_url() else {
-        println!("SKIPPED weekly_report_against_moto_and_a_slack_stand_in: set SELFHEAL_MOTO_URL to run it");
+    let Some((url, _moto)) = moto_url("weekly_report_against_moto_and_a_slack_stand_in") else {
+        println!("SKIPPED weekly_report_against_moto_and_a_slack_stand_in: moto is not installed");
         return;
     };
     default_aws_env();

@@ -26,6 +26,37 @@ impl Drop for Moto {
     }
 }
 
+/// For tests: the emulator to use and, when this call started it, the server (dropped = stopped).
+/// `SELFHEAL_MOTO_URL` when set; else moto started with `SELFHEAL_MOTO_PYTHON` or
+/// `<root>/.venv/bin/python` and `<root>/tests/moto/moto_launcher.py`. Without either it prints
+/// a notice and answers `None` (the test passes without running), unless
+/// `SELFHEAL_REQUIRE_MOTO` is set (the project's test command sets it): then it panics.
+pub fn moto_for_test(test: &str, root: &Path) -> Option<(String, Option<Moto>)> {
+    if let Some(url) = std::env::var("SELFHEAL_MOTO_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        return Some((url, None));
+    }
+    let required = std::env::var_os("SELFHEAL_REQUIRE_MOTO").is_some();
+    let python = std::env::var_os("SELFHEAL_MOTO_PYTHON")
+        .map(std::path::PathBuf::from)
+        .or_else(|| Some(root.join(".venv/bin/python")).filter(|p| p.exists()));
+    let Some(python) = python else {
+        assert!(
+            !required,
+            "{test}: moto is required but no Python with moto was found"
+        );
+        eprintln!(
+            "skipping {test}: moto is not installed (set SELFHEAL_MOTO_PYTHON or run `make test`)"
+        );
+        return None;
+    };
+    let server = start_moto(&python, &root.join("tests/moto/moto_launcher.py"))
+        .unwrap_or_else(|e| panic!("{test}: moto does not start: {e}"));
+    Some((server.url.clone(), Some(server)))
+}
+
 /// Starts `python launcher PORT` (see `tests/moto/moto_launcher.py`) on a free port and waits for
 /// its `READY` line. Tries three ports: another process may take a free port before moto binds it.
 pub fn start_moto(python: &Path, launcher: &Path) -> Result<Moto, String> {

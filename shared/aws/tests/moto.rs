@@ -1,5 +1,5 @@
-//! Round trips against a real `moto_server` (DESIGN §7). Each test prints a notice and returns
-//! when `SELFHEAL_MOTO_URL` is unset. The endpoint, region and dummy credentials are set on the
+//! Round trips against a real `moto_server` (DESIGN §7): `SELFHEAL_MOTO_URL` when set, else one
+//! started per test (`selfheal_aws::local::moto_for_test`; required under `make test`). The endpoint, region and dummy credentials are set on the
 //! SDK config here (not in the process environment) so parallel tests do not interfere; every
 //! test uses its own table / parameter / queue names.
 
@@ -7,9 +7,6 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use selfheal_aws::{
     AwsClients, CloudWatchAlarms, DynamoStateStore, ParameterMode, SqsQueue, SsmExecutor,
     TaggingRoles,
@@ -20,14 +17,10 @@ use selfheal_service::ports::{
     InvocationStatus, ModeSource, Sent, StateStore, Tags,
 };
 
-fn moto_url(test: &str) -> Option<String> {
-    match std::env::var("SELFHEAL_MOTO_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!("skipping {test}: SELFHEAL_MOTO_URL is not set");
-            None
-        }
-    }
+/// The emulator (started here unless `SELFHEAL_MOTO_URL` names one) and its server, if started.
+fn moto_url(test: &str) -> Option<(String, Option<selfheal_aws::local::Moto>)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    selfheal_aws::local::moto_for_test(test, &root)
 }
 
 async fn clients(url: &str) -> AwsClients {
@@ -51,29 +44,7 @@ fn unique(prefix: &str) -> String {
 }
 
 async fn create_table(c: &AwsClients, name: &str) {
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attribute")
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .expect("key")
-    };
-    c.dynamodb
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    selfheal_aws::local::create_table(c, name)
         .await
         .expect("create table");
 }
@@ -125,7 +96,7 @@ fn history(day: &str, sort: &str, outcome: &str) -> HistoryRecord {
 
 #[tokio::test]
 async fn dynamo_state_store_round_trip() {
-    let Some(url) = moto_url("dynamo_state_store_round_trip") else {
+    let Some((url, _moto)) = moto_url("dynamo_state_store_round_trip") else {
         return;
     };
     let c = clients(&url).await;
@@ -246,7 +217,7 @@ async fn dynamo_state_store_round_trip() {
 
 #[tokio::test]
 async fn concurrent_attempts_never_exceed_the_budget() {
-    let Some(url) = moto_url("concurrent_attempts_never_exceed_the_budget") else {
+    let Some((url, _moto)) = moto_url("concurrent_attempts_never_exceed_the_budget") else {
         return;
     };
     let c = clients(&url).await;
@@ -272,7 +243,7 @@ async fn concurrent_attempts_never_exceed_the_budget() {
 
 #[tokio::test]
 async fn mode_parameter_round_trip() {
-    let Some(url) = moto_url("mode_parameter_round_trip") else {
+    let Some((url, _moto)) = moto_url("mode_parameter_round_trip") else {
         return;
     };
     let c = clients(&url).await;
@@ -295,7 +266,7 @@ async fn mode_parameter_round_trip() {
 
 #[tokio::test]
 async fn alarm_round_trip() {
-    let Some(url) = moto_url("alarm_round_trip") else {
+    let Some((url, _moto)) = moto_url("alarm_round_trip") else {
         return;
     };
     let c = clients(&url).await;
@@ -339,7 +310,7 @@ async fn alarm_round_trip() {
 
 #[tokio::test]
 async fn sqs_round_trip() {
-    let Some(url) = moto_url("sqs_round_trip") else {
+    let Some((url, _moto)) = moto_url("sqs_round_trip") else {
         return;
     };
     let c = clients(&url).await;
@@ -417,7 +388,7 @@ fn run_instance(url: &str, tags: &[(&str, &str)]) -> InstanceId {
 
 #[tokio::test]
 async fn tagging_and_ssm_round_trip() {
-    let Some(url) = moto_url("tagging_and_ssm_round_trip") else {
+    let Some((url, _moto)) = moto_url("tagging_and_ssm_round_trip") else {
         return;
     };
     let c = clients(&url).await;
