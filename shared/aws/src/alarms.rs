@@ -1,13 +1,13 @@
 //! [`CloudWatchAlarms`]: the [`Alarms`] port (the live re-check just before acting).
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::AlarmType;
-use selfheal_core::AlarmState;
-use selfheal_service::ports::{Alarms, PortError};
+use aws_sdk_cloudwatch::types::{AlarmType, Dimension, MetricAlarm};
+use selfheal_core::{AlarmState, InstanceId};
+use selfheal_service::ports::{Alarms, LiveAlarm, PortError};
 
 use crate::error::port_error;
 
-/// Reads an alarm's live state with DescribeAlarms.
+/// Reads an alarm's live state and configuration with DescribeAlarms.
 #[derive(Debug, Clone)]
 pub struct CloudWatchAlarms {
     client: aws_sdk_cloudwatch::Client,
@@ -19,9 +19,28 @@ impl CloudWatchAlarms {
     }
 }
 
+/// Whether the metric alarm's own configuration names `instance`: the `InstanceId` dimension of
+/// its metric, or of any metric its metric-math expression reads.
+pub fn metric_alarm_watches(alarm: &MetricAlarm, instance: &str) -> bool {
+    let names = |dims: &[Dimension]| {
+        dims.iter()
+            .any(|d| d.name() == Some("InstanceId") && d.value() == Some(instance))
+    };
+    names(alarm.dimensions())
+        || alarm.metrics().iter().any(|q| {
+            q.metric_stat()
+                .and_then(|s| s.metric())
+                .is_some_and(|m| names(m.dimensions()))
+        })
+}
+
 #[async_trait]
 impl Alarms for CloudWatchAlarms {
-    async fn live_state(&self, alarm_name: &str) -> Result<Option<AlarmState>, PortError> {
+    async fn live_alarm(
+        &self,
+        alarm_name: &str,
+        instance: &InstanceId,
+    ) -> Result<Option<LiveAlarm>, PortError> {
         let out = self
             .client
             .describe_alarms()
@@ -35,18 +54,22 @@ impl Alarms for CloudWatchAlarms {
             .metric_alarms()
             .iter()
             .filter(|a| a.alarm_name() == Some(alarm_name))
-            .map(|a| a.state_value());
+            .map(|a| (a.state_value(), metric_alarm_watches(a, instance.as_str())));
+        // A composite alarm has no dimensions of its own: it never names the instance.
         let composite = out
             .composite_alarms()
             .iter()
             .filter(|a| a.alarm_name() == Some(alarm_name))
-            .map(|a| a.state_value());
-        let Some(state) = metric.chain(composite).next() else {
+            .map(|a| (a.state_value(), false));
+        let Some((state, watches_instance)) = metric.chain(composite).next() else {
             return Ok(None);
         };
         let raw = state.map(|s| s.as_str()).unwrap_or("");
-        AlarmState::parse(raw)
-            .map(Some)
-            .map_err(|e| PortError::Permanent(format!("cloudwatch:DescribeAlarms: {e}")))
+        let state = AlarmState::parse(raw)
+            .map_err(|e| PortError::Permanent(format!("cloudwatch:DescribeAlarms: {e}")))?;
+        Ok(Some(LiveAlarm {
+            state,
+            watches_instance,
+        }))
     }
 }

@@ -14,6 +14,7 @@
 //! | silence announced | `silence` | `note#<note id>` | `expires_at` (end of that stretch + 1 day) |
 //! | needs review | `review` | `<ROLE:ALERT>#<instance>` | every [`NeedsReview`] field, `expires_at` = since + 30 days |
 //! | approval (written by `slack-approvals`) | `approval#<identity>` | `approval` | every `ApprovalRecord` field |
+//! | open approval request | `approvals-open` | `<identity>` | `identity`, `expires_at_ms`, `expires_at` = expiry + 1 day |
 //!
 //! Every write that guards safety is conditional. A lost race is not an error: counters re-read
 //! and retry after a short jittered pause (at most [`MAX_RACE_RETRIES`] times, then
@@ -565,7 +566,53 @@ impl StateStore for DynamoStateStore {
             }),
         }
     }
+
+    async fn open_approval(
+        &self,
+        identity: &str,
+        expires_at: EpochMillis,
+    ) -> Result<(), PortError> {
+        let record = OpenApproval {
+            identity: identity.to_owned(),
+            expires_at_ms: expires_at,
+        };
+        // Kept a day past the expiry, so a sweep that was down for a while still finds it.
+        let ttl = expires_at.div_euclid(1000) + 86_400;
+        self.put_record(
+            &record,
+            "open approval",
+            OPEN_APPROVAL_PK,
+            identity,
+            Some(ttl),
+        )
+        .await
+    }
+
+    async fn expired_approvals(&self, now: EpochMillis) -> Result<Vec<String>, PortError> {
+        let open: Vec<OpenApproval> = self
+            .query_records(OPEN_APPROVAL_PK, "", "open approval")
+            .await?;
+        Ok(open
+            .into_iter()
+            .filter(|o| o.expires_at_ms <= now)
+            .map(|o| o.identity)
+            .collect())
+    }
+
+    async fn close_approval(&self, identity: &str) -> Result<(), PortError> {
+        self.delete_existing(OPEN_APPROVAL_PK, identity).await?;
+        Ok(())
+    }
 }
+
+/// One approval request still waiting for Run or Skip.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OpenApproval {
+    identity: String,
+    expires_at_ms: EpochMillis,
+}
+
+const OPEN_APPROVAL_PK: &str = "approvals-open";
 
 const SILENCE_PK: &str = "silence";
 const REVIEW_PK: &str = "review";
@@ -711,6 +758,7 @@ mod tests {
             version: 3,
             body: None,
             body_message_id: None,
+            ..Default::default()
         }
     }
 

@@ -1,7 +1,7 @@
 //! [`ParameterMode`]: the kill switch ([`ModeSource`]) read from an SSM parameter.
 //!
 //! The parameter holds `enforce`, `dry-run` or `off`. It is read at most every
-//! [`CACHE_TTL`] (30 s). A configured parameter that cannot be read, or that holds anything
+//! [`CACHE_TTL`] (2 s: the engine reads it before every phase it sends, DESIGN principle 10). A configured parameter that cannot be read, or that holds anything
 //! else, means `dry-run` (fail closed); such a failure is remembered only [`FAILURE_TTL`] so a
 //! fixed parameter takes effect quickly. With no parameter configured the caller picks the mode
 //! ([`ParameterMode::fixed`]).
@@ -18,9 +18,9 @@ use crate::error::port_error;
 use crate::text::clip_chars;
 
 /// How long a successfully read mode is reused.
-pub const CACHE_TTL: Duration = Duration::from_secs(30);
+pub const CACHE_TTL: Duration = Duration::from_secs(2);
 /// How long a failed read (answered as `dry-run`) is reused.
-pub const FAILURE_TTL: Duration = Duration::from_secs(5);
+pub const FAILURE_TTL: Duration = Duration::from_secs(2);
 
 /// The global mode, from a parameter or fixed.
 #[derive(Debug)]

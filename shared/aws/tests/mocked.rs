@@ -10,8 +10,8 @@ use selfheal_aws::{
 use selfheal_core::{AlarmState, InstanceId};
 use selfheal_service::ports::{
     Alarms, Announcement, AnnouncementKind, Chat, Claim, ClaimAttempt, ClaimState, CommandRequest,
-    Escalator, Executor, GlobalMode, InvocationStatus, ModeSource, PortError, Sent, StateStore,
-    Tags,
+    Escalator, Executor, GlobalMode, InvocationStatus, LiveAlarm, ModeSource, PortError, Sent,
+    StateStore, Tags,
 };
 
 /// A mocked client of `$sdk` with retries off, answering `$rules` in order.
@@ -379,6 +379,7 @@ mod dynamo {
             version: 1,
             body: None,
             body_message_id: None,
+            ..Default::default()
         }
     }
 
@@ -509,7 +510,8 @@ mod alarms {
             })
             .then_output(|| DescribeAlarmsOutput::builder().build());
         let alarms = CloudWatchAlarms::new(client!(aws_sdk_cloudwatch, [&rule]));
-        assert_eq!(alarms.live_state("web:disk_full").await, Ok(None));
+        let i = InstanceId::parse("i-0123456789abcdef0").expect("id");
+        assert_eq!(alarms.live_alarm("web:disk_full", &i).await, Ok(None));
     }
 
     #[tokio::test]
@@ -520,6 +522,12 @@ mod alarms {
                     MetricAlarm::builder()
                         .alarm_name("a")
                         .state_value(StateValue::Alarm)
+                        .dimensions(
+                            aws_sdk_cloudwatch::types::Dimension::builder()
+                                .name("InstanceId")
+                                .value("i-0123456789abcdef0")
+                                .build(),
+                        )
                         .build(),
                 )
                 .build()
@@ -535,8 +543,14 @@ mod alarms {
                 .build()
         });
         let alarms = CloudWatchAlarms::new(client!(aws_sdk_cloudwatch, [&metric, &composite]));
-        assert_eq!(alarms.live_state("a").await, Ok(Some(AlarmState::Alarm)));
-        assert_eq!(alarms.live_state("b").await, Ok(Some(AlarmState::Ok)));
+        let i = InstanceId::parse("i-0123456789abcdef0").expect("id");
+        let other = InstanceId::parse("i-0fedcba9876543210").expect("id");
+        let live = |state, watches_instance| Ok(Some(LiveAlarm { state, watches_instance }));
+        assert_eq!(alarms.live_alarm("a", &i).await, live(AlarmState::Alarm, true));
+        // The same alarm asked about another instance: it does not watch that one.
+        assert_eq!(alarms.live_alarm("a", &other).await, live(AlarmState::Alarm, false));
+        // A composite alarm names no instance of its own.
+        assert_eq!(alarms.live_alarm("b", &i).await, live(AlarmState::Ok, false));
     }
 }
 

@@ -65,6 +65,7 @@ fn claim(identity: &str, owner: &str) -> Claim {
         version: 1,
         body: None,
         body_message_id: None,
+        ..Default::default()
     }
 }
 
@@ -282,6 +283,12 @@ async fn alarm_round_trip() {
         .evaluation_periods(1)
         .threshold(90.0)
         .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .dimensions(
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name("InstanceId")
+                .value("i-0123456789abcdef0")
+                .build(),
+        )
         .send()
         .await;
     if let Err(e) = &put {
@@ -304,8 +311,17 @@ async fn alarm_round_trip() {
         .await
         .expect("set state");
     let alarms = CloudWatchAlarms::new(c.cloudwatch.clone());
-    assert_eq!(alarms.live_state(&name).await, Ok(Some(AlarmState::Alarm)));
-    assert_eq!(alarms.live_state(&unique("absent")).await, Ok(None));
+    let watched = selfheal_core::InstanceId::parse("i-0123456789abcdef0").expect("id");
+    let other = selfheal_core::InstanceId::parse("i-0fedcba9876543210").expect("id");
+    let live = |watches_instance| {
+        Ok(Some(selfheal_service::ports::LiveAlarm {
+            state: AlarmState::Alarm,
+            watches_instance,
+        }))
+    };
+    assert_eq!(alarms.live_alarm(&name, &watched).await, live(true));
+    assert_eq!(alarms.live_alarm(&name, &other).await, live(false));
+    assert_eq!(alarms.live_alarm(&unique("absent"), &watched).await, Ok(None));
 }
 
 #[tokio::test]

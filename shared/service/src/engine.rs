@@ -114,6 +114,18 @@ impl Engine {
         }
     }
 
+    async fn process_one(&self, r: InboundRecord, deadline: EpochMillis) -> RecordResult {
+        let outcome = self.process_record(&r, deadline).await;
+        tracing::info!(message_id = %r.message_id, outcome = outcome.as_str(), "record processed");
+        RecordResult {
+            retry: outcome.returns_to_queue(),
+            retry_after: (outcome == Outcome::CapacityWait)
+                .then(|| self.capacity_backoff(r.receive_count)),
+            message_id: r.message_id,
+            outcome,
+        }
+    }
+
     /// How long a capacity wait stays away: `capacity_retry` doubled per earlier receive, at
     /// most 8 times it (60 s → 1, 2, 4, 8, 8 min: about 23 minutes before a 5-receive redrive).
     pub fn capacity_backoff(&self, receive_count: u32) -> Duration {
@@ -154,28 +166,46 @@ impl Engine {
         &self.runbooks
     }
 
-    /// Processes every record concurrently (per-role leases keep this safe) and reports each
-    /// result in input order. `deadline` is when the invocation's time runs out.
+    /// Processes the records concurrently (per-role leases keep this safe) and reports each
+    /// result in input order. Copies of one alert in the same batch (its identity twice) are
+    /// handled one after the other, so the second finds the first's claim decided and is
+    /// recorded as a duplicate at once instead of waiting out a visibility timeout. Approval
+    /// requests that expired unanswered are ended first. `deadline` is when the invocation's
+    /// time runs out.
     pub async fn process_batch(
         &self,
         records: Vec<InboundRecord>,
         deadline: EpochMillis,
     ) -> Vec<RecordResult> {
-        let futures = records.into_iter().map(|r| {
+        self.finish_expired_approvals().await;
+        let mut groups: Vec<(Option<String>, Vec<(usize, InboundRecord)>)> = Vec::new();
+        for (i, r) in records.into_iter().enumerate() {
+            let identity = record_identity(&r);
+            match groups
+                .iter_mut()
+                .find(|(id, _)| identity.is_some() && *id == identity)
+            {
+                Some((_, members)) => members.push((i, r)),
+                None => groups.push((identity, vec![(i, r)])),
+            }
+        }
+        let futures = groups.into_iter().map(|(_, members)| {
             let engine = self.clone();
             async move {
-                let outcome = engine.process_record(&r, deadline).await;
-                tracing::info!(message_id = %r.message_id, outcome = outcome.as_str(), "record processed");
-                RecordResult {
-                    retry: outcome.returns_to_queue(),
-                    retry_after: (outcome == Outcome::CapacityWait)
-                        .then(|| engine.capacity_backoff(r.receive_count)),
-                    message_id: r.message_id,
-                    outcome,
+                let mut out = Vec::with_capacity(members.len());
+                for (i, r) in members {
+                    out.push((i, engine.process_one(r, deadline).await));
                 }
+                out
             }
         });
-        let results = futures::future::join_all(futures).await;
+        let mut indexed: Vec<(usize, RecordResult)> = futures::future::join_all(futures)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        indexed.sort_by_key(|(i, _)| *i);
+        let results: Vec<RecordResult> = indexed.into_iter().map(|(_, r)| r).collect();
         if self.metrics.enabled() {
             for line in crate::metrics::batch_lines(&results, self.ports.clock.now_ms()) {
                 self.metrics.emit(&line);
@@ -183,4 +213,16 @@ impl Engine {
         }
         results
     }
+}
+
+/// The alert identity a record speaks for (an approval's, or the parsed alert's); `None` when
+/// it cannot be read (such records are never grouped).
+fn record_identity(r: &InboundRecord) -> Option<String> {
+    if let Some(parsed) = selfheal_core::approval::parse_approval(&r.body) {
+        return parsed.ok().map(|a| a.identity);
+    }
+    selfheal_core::parse_body(&r.body, Some(&r.message_id))
+        .item
+        .ok()
+        .map(|a| a.identity)
 }

@@ -272,6 +272,7 @@ pub struct FakeStore {
     notes: Mutex<HashMap<String, EpochMillis>>,
     reviews: Mutex<HashMap<String, NeedsReview>>,
     approvals: Mutex<HashMap<String, ApprovalRecord>>,
+    open_approvals: Mutex<HashMap<String, EpochMillis>>,
 }
 
 impl FakeStore {
@@ -478,6 +479,33 @@ impl StateStore for FakeStore {
         self.check()?;
         Ok(lock(&self.approvals).get(identity).cloned())
     }
+
+    async fn open_approval(
+        &self,
+        identity: &str,
+        expires_at: EpochMillis,
+    ) -> Result<(), PortError> {
+        self.check()?;
+        lock(&self.open_approvals).insert(identity.to_owned(), expires_at);
+        Ok(())
+    }
+
+    async fn expired_approvals(&self, now: EpochMillis) -> Result<Vec<String>, PortError> {
+        self.check()?;
+        let mut due: Vec<String> = lock(&self.open_approvals)
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        due.sort();
+        Ok(due)
+    }
+
+    async fn close_approval(&self, identity: &str) -> Result<(), PortError> {
+        self.check()?;
+        lock(&self.open_approvals).remove(identity);
+        Ok(())
+    }
 }
 
 /// Fake role (and silence) tags.
@@ -518,31 +546,56 @@ impl Tags for FakeTags {
     }
 }
 
-/// Fake CloudWatch alarms: every alarm is in `default` unless set otherwise.
+/// Fake CloudWatch alarms: every alarm is in `default` unless set otherwise. An alarm bound to
+/// instances with [`FakeAlarms::watch`] watches exactly those (as its `InstanceId` dimensions
+/// would); an unbound alarm stands for one created on whichever instance a test names.
+#[derive(Default)]
 pub struct FakeAlarms {
     pub states: Mutex<HashMap<String, Option<AlarmState>>>,
     pub default: Mutex<Option<AlarmState>>,
+    pub watches: Mutex<HashMap<String, Vec<String>>>,
+    pub down: AtomicBool,
 }
 
 impl FakeAlarms {
     pub fn all_in_alarm() -> Arc<Self> {
-        Arc::new(Self {
-            states: Mutex::new(HashMap::new()),
-            default: Mutex::new(Some(AlarmState::Alarm)),
-        })
+        let a = Self::default();
+        *lock(&a.default) = Some(AlarmState::Alarm);
+        Arc::new(a)
     }
     pub fn set(&self, name: &str, state: Option<AlarmState>) {
         lock(&self.states).insert(name.to_owned(), state);
+    }
+    /// Binds the alarm `name` to the instances its configuration names.
+    pub fn watch(&self, name: &str, instances: &[&str]) {
+        lock(&self.watches).insert(
+            name.to_owned(),
+            instances.iter().map(|i| (*i).to_owned()).collect(),
+        );
     }
 }
 
 #[async_trait]
 impl Alarms for FakeAlarms {
-    async fn live_state(&self, alarm_name: &str) -> Result<Option<AlarmState>, PortError> {
-        Ok(match lock(&self.states).get(alarm_name) {
+    async fn live_alarm(
+        &self,
+        alarm_name: &str,
+        instance: &InstanceId,
+    ) -> Result<Option<LiveAlarm>, PortError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(PortError::Transient("cloudwatch throttled".into()));
+        }
+        let state = match lock(&self.states).get(alarm_name) {
             Some(s) => *s,
             None => *lock(&self.default),
-        })
+        };
+        let watches_instance = lock(&self.watches)
+            .get(alarm_name)
+            .is_none_or(|list| list.iter().any(|i| i == instance.as_str()));
+        Ok(state.map(|state| LiveAlarm {
+            state,
+            watches_instance,
+        }))
     }
 }
 

@@ -5,18 +5,21 @@
 //! What it is not: it holds no AWS SDK code (that is `selfheal-aws`) and reads no wall clock
 //! directly (time comes from the [`ports::Clock`] port).
 
+mod approvals;
 pub mod engine;
 pub mod failpoints;
+mod finish;
 mod flow;
 pub mod outcome;
 pub mod ports;
+mod record;
 mod run;
 pub mod runbook_files;
 pub mod script;
 
 pub use engine::{Engine, EngineSettings, InboundRecord, Ports, RecordResult};
-pub use flow::day_string;
 pub use outcome::Outcome;
+pub use record::day_string;
 pub mod chat;
 pub mod fakes;
 pub mod metrics;

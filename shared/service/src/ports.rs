@@ -80,11 +80,26 @@ pub trait Tags: Send + Sync {
     }
 }
 
+/// What the live re-check found about one alarm (DESIGN principle 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveAlarm {
+    pub state: AlarmState,
+    /// The alarm's own configuration names the instance being remediated: the `InstanceId`
+    /// dimension of its metric, or of a metric of its metric-math expression. A composite alarm
+    /// watches no instance of its own (`false`).
+    pub watches_instance: bool,
+}
+
 /// Live CloudWatch alarm state.
 #[async_trait]
 pub trait Alarms: Send + Sync {
-    /// The alarm's current state; `None` when no alarm has that name.
-    async fn live_state(&self, alarm_name: &str) -> Result<Option<AlarmState>, PortError>;
+    /// The alarm's current state and whether it watches `instance`; `None` when no alarm has
+    /// that name.
+    async fn live_alarm(
+        &self,
+        alarm_name: &str,
+        instance: &InstanceId,
+    ) -> Result<Option<LiveAlarm>, PortError>;
 }
 
 /// One SSM RunCommand phase on one instance.
@@ -228,7 +243,7 @@ pub trait Escalator: Send + Sync {
 }
 
 /// The stored claim of one alert identity (DESIGN principle 6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     pub identity: String,
     pub state: ClaimState,
@@ -254,12 +269,31 @@ pub struct Claim {
     /// from it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_message_id: Option<String>,
+    /// The resolved role, the alert's `ROLE:ALERT` and the runbook key that matched, fixed when
+    /// the claim was taken: a redelivery resumes with these, never with a role read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<String>,
+    /// Phases whose command finished, in order (history lists them when a remediation stops
+    /// part-way, e.g. at the kill switch).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases_done: Vec<String>,
+    /// Run was pressed for this claim: a resumed run goes past the precheck.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approved: bool,
+    /// While `AwaitingApproval`: when the Run/Skip request expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_expires_at_ms: Option<EpochMillis>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClaimState {
     /// Guards passed or in progress; no phase in flight.
+    #[default]
     Claimed,
     /// A phase was (or is about to be) sent; `phase`/`command_id` say which.
     Running,
@@ -344,4 +378,11 @@ pub trait StateStore: Send + Sync {
     async fn load_claim(&self, identity: &str) -> Result<Option<Claim>, PortError>;
     /// The approval record `slack-approvals` wrote for `identity`, if any.
     async fn approval_record(&self, identity: &str) -> Result<Option<ApprovalRecord>, PortError>;
+    /// Lists an approval request as open until `expires_at` (so the engine can end it unanswered).
+    async fn open_approval(&self, identity: &str, expires_at: EpochMillis)
+        -> Result<(), PortError>;
+    /// Identities of open approval requests whose expiry is at or before `now`.
+    async fn expired_approvals(&self, now: EpochMillis) -> Result<Vec<String>, PortError>;
+    /// Removes an approval request from the open list (it was decided or ended).
+    async fn close_approval(&self, identity: &str) -> Result<(), PortError>;
 }

@@ -2,14 +2,21 @@
 //! one instance, resumable at any point from the stored claim.
 
 use crate::engine::Engine;
-use crate::flow::{has_live_alarm, Case, Ending};
+use crate::flow::{Case, Ending};
 use crate::outcome::Outcome;
 use crate::ports::{
-    AnnouncementKind, Claim, ClaimState, CommandRequest, EpochMillis, InvocationStatus, PortError,
-    Sent,
+    AnnouncementKind, Claim, ClaimState, CommandRequest, EpochMillis, GlobalMode, InvocationStatus,
+    NeedsReview, PortError, Sent,
 };
+use crate::record::has_live_alarm;
 use crate::script::wrap;
-use selfheal_core::{claim_id, Action, AlarmState, RunbookEntry};
+use selfheal_core::{claim_id, Action, AlarmState, InstanceId, RunbookEntry};
+
+/// An attempt budget that ran out: why, and the review item that stops further runs.
+pub(crate) struct Exhausted {
+    pub why: String,
+    pub review: NeedsReview,
+}
 
 /// How one phase ended.
 pub(crate) struct PhaseEnd {
@@ -67,42 +74,25 @@ impl Engine {
                 .await;
         }
 
-        // Attempt budget: counted once per claim.
+        // Attempt budget: counted once per claim, per ROLE:ALERT and instance and per runbook
+        // entry and instance (a wildcard entry cannot be re-run under new alert names).
         if claim.attempt == 0 {
-            let now = self.ports.clock.now_ms();
-            let window_ms = i64::from(entry.window_minutes) * 60_000;
-            let budget_key = format!("{}#{instance}", case.key.as_deref().unwrap_or("?"));
-            let ttl = (now + window_ms) / 1000 + 86_400;
-            match self
-                .ports
-                .store
-                .take_attempt(&budget_key, entry.max_attempts, now - window_ms, now, ttl)
-                .await?
-            {
-                Some(n) => {
+            match self.take_budgets(case, &claim, entry, &instance).await? {
+                Ok(n) => {
                     claim.attempt = n;
                     self.save_claim(&mut claim).await?;
                 }
-                None => {
-                    let why = format!(
-                        "{} attempts on {instance} within {} minutes already: needs review by a human",
-                        entry.max_attempts, entry.window_minutes
-                    );
-                    let review = crate::ports::NeedsReview {
-                        key: case.key.clone().unwrap_or_default(),
-                        instance: instance.to_string(),
-                        budget_key: budget_key.clone(),
-                        identity: claim.identity.clone(),
-                        since_ms: now,
-                        reason: format!("{why} (clear with `selfheal needs-review clear {} --instance {instance}`)", case.key.as_deref().unwrap_or("?")),
-                    };
-                    self.ports.store.mark_needs_review(&review).await?;
+                Err(exhausted) => {
+                    self.ports
+                        .store
+                        .mark_needs_review(&exhausted.review)
+                        .await?;
                     return self
                         .finish_claimed(
                             case,
                             claim,
                             Outcome::BudgetExhausted,
-                            Ending::because(why),
+                            Ending::because(exhausted.why),
                             false,
                         )
                         .await;
@@ -151,7 +141,7 @@ impl Engine {
             // Check before acting: the alarm's live state, not the message's.
             if has_live_alarm(case.alert) {
                 let name = case.alert.alarm_name.as_deref().unwrap_or_default();
-                match self.ports.alarms.live_state(name).await {
+                match self.ports.alarms.live_alarm(name, &instance).await {
                     Err(e) => {
                         self.release(&role, &holder).await;
                         self.hand_back(&mut claim).await;
@@ -169,10 +159,24 @@ impl Engine {
                             )
                             .await;
                     }
-                    Ok(Some(state)) if state != AlarmState::Alarm => {
+                    Ok(Some(live)) if !live.watches_instance => {
+                        let why = format!(
+                            "alarm {name:?} does not watch {instance} (its configuration names no such InstanceId): nothing runs"
+                        );
+                        return self
+                            .finish_claimed(
+                                case,
+                                claim,
+                                Outcome::Unresolved,
+                                Ending::because(why),
+                                true,
+                            )
+                            .await;
+                    }
+                    Ok(Some(live)) if live.state != AlarmState::Alarm => {
                         let why = format!(
                             "the alarm is {} again: a blip that recovered, nothing runs",
-                            state.as_str()
+                            live.state.as_str()
                         );
                         return self
                             .finish_claimed(
@@ -213,20 +217,36 @@ impl Engine {
             .and_then(|p| phases.iter().position(|(name, _)| *name == p))
             .unwrap_or(0);
         for (name, lines) in phases.iter().skip(start_at) {
-            // The global mode went to dry-run while this remediation was in flight: a phase
-            // already sent is still awaited, but nothing new is sent.
+            // The kill switch is read again before every phase is sent (at most a few seconds
+            // old): `off` or `dry-run` stops here. A phase already sent is still awaited.
             let sent_already = claim.phase.as_deref() == Some(*name) && claim.command_id.is_some();
-            if case.dry_run && !sent_already {
-                let ending = Ending {
-                    reason: format!(
-                        "the global mode is dry-run now: {name} and any later phase were not sent"
-                    ),
-                    failed_phase: Some((*name).to_owned()),
-                    ..Ending::default()
+            if !sent_already {
+                let mode = self.ports.mode.mode().await;
+                let stop = match mode {
+                    GlobalMode::Off => Some((Outcome::Killed, "the kill switch is off")),
+                    GlobalMode::DryRun => Some((Outcome::DryRun, "the global mode is dry-run")),
+                    GlobalMode::Enforce if case.dry_run => {
+                        Some((Outcome::DryRun, "the global mode is dry-run"))
+                    }
+                    GlobalMode::Enforce => None,
                 };
-                return self
-                    .finish_claimed(case, claim, Outcome::DryRun, ending, true)
-                    .await;
+                if let Some((outcome, because)) = stop {
+                    let ran = if claim.phases_done.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        claim.phases_done.join(", ")
+                    };
+                    let ending = Ending {
+                        reason: format!(
+                            "{because} now: {name} and any later phase were not sent (phases that ran: {ran})"
+                        ),
+                        failed_phase: Some((*name).to_owned()),
+                        ..Ending::default()
+                    };
+                    return self
+                        .finish_claimed(case, claim, outcome, ending, true)
+                        .await;
+                }
             }
             let end = self
                 .run_phase(case, &mut claim, entry, name, lines, deadline)
@@ -239,7 +259,7 @@ impl Engine {
                 }
             };
             match end.outcome {
-                None => {}
+                None => claim.phases_done.push((*name).to_owned()),
                 Some(Outcome::Running) => {
                     // The command keeps running on the instance until the next delivery resumes
                     // it: keep its place in the role's lease until then (the redelivery comes
@@ -263,7 +283,10 @@ impl Engine {
             }
         }
         if action == Action::Approve {
+            let ttl_ms = i64::try_from(self.settings.approval_ttl.as_millis()).unwrap_or(1_800_000);
+            let requested_at = self.ports.clock.now_ms();
             claim.state = ClaimState::AwaitingApproval;
+            claim.approval_expires_at_ms = Some(requested_at + ttl_ms);
             claim.body = Some(case.body.to_owned());
             claim.body_message_id = Some(case.body_message_id.to_owned());
             let why = "precheck passed; waiting for a permitted person to press Run";
@@ -277,6 +300,11 @@ impl Engine {
             );
             self.ports.store.put_history(&rec).await?;
             self.save_claim(&mut claim).await?;
+            // Listed as open so the engine ends it itself if nobody answers.
+            self.ports
+                .store
+                .open_approval(&claim.identity, requested_at + ttl_ms)
+                .await?;
             self.release(&role, &holder).await;
             let mut a = self.announcement(
                 case,
@@ -286,11 +314,10 @@ impl Engine {
                 Some(&claim),
                 &entry.commands,
             );
-            let ttl_ms = i64::try_from(self.settings.approval_ttl.as_millis()).unwrap_or(1_800_000);
             a.approval = Some(selfheal_core::approval::ButtonValue::new(
                 &claim.identity,
                 case.key.as_deref().unwrap_or_default(),
-                self.ports.clock.now_ms(),
+                requested_at,
                 ttl_ms,
             ));
             self.ports.chat.announce(&a).await;
@@ -506,22 +533,63 @@ impl Engine {
         Ok(Outcome::CapacityWait)
     }
 
-    /// Gives up ownership now so the next delivery can take the claim over at once.
-    async fn hand_back(&self, claim: &mut Claim) {
-        claim.owner_until_ms = self.ports.clock.now_ms();
-        if let Err(e) = self.save_claim(claim).await {
-            tracing::warn!(error = %e, "could not hand the claim back; it expires on its own");
+    /// Counts one attempt against the alert's budget (`ROLE:ALERT` and instance) and, when a
+    /// wildcard entry matched, against the entry's own (`entry:<runbook key>` and instance).
+    /// `Ok(Ok(n))`: attempt `n` of the alert's key.
+    async fn take_budgets(
+        &self,
+        case: &Case<'_>,
+        claim: &Claim,
+        entry: &RunbookEntry,
+        instance: &InstanceId,
+    ) -> Result<Result<u32, Exhausted>, PortError> {
+        let now = self.ports.clock.now_ms();
+        let window_ms = i64::from(entry.window_minutes) * 60_000;
+        let ttl = (now + window_ms) / 1000 + 86_400;
+        let key = case.key.as_deref().unwrap_or_default();
+        let runbook = case.runbook_key.unwrap_or(key);
+        let mut budgets = vec![format!("{key}#{instance}")];
+        if runbook != key {
+            budgets.push(format!("entry:{runbook}#{instance}"));
         }
+        let mut first = None;
+        for budget_key in budgets {
+            let taken = self
+                .ports
+                .store
+                .take_attempt(&budget_key, entry.max_attempts, now - window_ms, now, ttl)
+                .await?;
+            match taken {
+                Some(n) => {
+                    first.get_or_insert(n);
+                }
+                None => {
+                    let scope = if budget_key.starts_with("entry:") {
+                        format!("runbook entry {runbook}")
+                    } else {
+                        key.to_owned()
+                    };
+                    let why = format!(
+                        "{} attempts of {scope} on {instance} within {} minutes already: needs review by a human",
+                        entry.max_attempts, entry.window_minutes
+                    );
+                    let review = NeedsReview {
+                        key: key.to_owned(),
+                        instance: instance.to_string(),
+                        budget_key: budget_key.clone(),
+                        identity: claim.identity.clone(),
+                        since_ms: now,
+                        reason: format!("{why} (clear with `selfheal needs-review clear {key} --instance {instance}`)"),
+                    };
+                    return Ok(Err(Exhausted { why, review }));
+                }
+            }
+        }
+        Ok(Ok(first.unwrap_or(1)))
     }
 
     fn ssm_failed(&self, operation: &str) {
         self.metric(|now| crate::metrics::ssm_failure_line(operation, now));
-    }
-
-    async fn release(&self, role: &str, holder: &str) {
-        if let Err(e) = self.ports.store.release_lease(role, holder).await {
-            tracing::warn!(error = %e, "lease release failed; it expires on its own");
-        }
     }
 }
 

@@ -56,14 +56,16 @@ async fn same_message_twice_concurrently_sends_once() {
     assert_eq!(w.executor.sent_in_phase("commands").len(), 1);
     let outcomes: Vec<_> = out.iter().map(|r| r.outcome).collect();
     assert!(outcomes.contains(&Outcome::Healed), "{outcomes:?}");
-    // The copy that lost the race goes back to the queue, and on redelivery is a duplicate.
-    let loser = out
+    // The twin in the same batch waits for the first copy and is recorded as a duplicate at
+    // once: it does not go back to the queue for a whole visibility timeout.
+    let twin = out
         .iter()
         .find(|r| r.outcome != Outcome::Healed)
-        .expect("one loser");
-    assert!(loser.retry);
+        .expect("one twin");
+    assert_eq!(twin.outcome, Outcome::Duplicate);
+    assert!(!twin.retry);
     let again = e
-        .process_batch(vec![rec(&loser.message_id, nginx_alarm("t1"))], DEADLINE)
+        .process_batch(vec![rec("m3", nginx_alarm("t1"))], DEADLINE)
         .await;
     assert_eq!(again[0].outcome, Outcome::Duplicate);
     assert!(!again[0].retry);

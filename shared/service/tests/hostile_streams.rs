@@ -170,6 +170,15 @@ impl StateStore for FaultyStore {
     async fn approval_record(&self, identity: &str) -> Result<Option<ApprovalRecord>, PortError> {
         faulty!(self.faults, self.inner.approval_record(identity).await)
     }
+    async fn open_approval(&self, identity: &str, until: EpochMillis) -> Result<(), PortError> {
+        faulty!(self.faults, self.inner.open_approval(identity, until).await)
+    }
+    async fn expired_approvals(&self, now: EpochMillis) -> Result<Vec<String>, PortError> {
+        faulty!(self.faults, self.inner.expired_approvals(now).await)
+    }
+    async fn close_approval(&self, identity: &str) -> Result<(), PortError> {
+        faulty!(self.faults, self.inner.close_approval(identity).await)
+    }
 }
 
 struct FaultyExecutor {

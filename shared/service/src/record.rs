@@ -1,0 +1,167 @@
+//! What selfheal writes down and says: history records, announcements, and the fields both take
+//! from the case being handled. Pure functions of the case, the claim and the clock.
+
+use crate::engine::Engine;
+use crate::flow::{Case, Ending};
+use crate::outcome::Outcome;
+use crate::ports::{Announcement, AnnouncementKind, Claim, EpochMillis, HistoryRecord};
+use selfheal_core::approval::Approval;
+use selfheal_core::{Alert, Source};
+
+impl Engine {
+    pub(crate) fn lease_ms(&self) -> EpochMillis {
+        i64::try_from(self.settings.claim_lease.as_millis()).unwrap_or(i64::MAX / 4)
+    }
+
+    pub(crate) fn fields(&self, case: &Case<'_>) -> HistoryFields {
+        HistoryFields {
+            identity: case.alert.identity.clone(),
+            key: case.key.clone(),
+            runbook: case.runbook_key.map(str::to_owned),
+            role: case.role.clone(),
+            alert: Some(case.alert.alert.clone()),
+            instance: case.alert.single_instance().map(ToString::to_string),
+            source: Some(case.alert.source.as_str().to_owned()),
+            state: Some(case.alert.state.as_str().to_owned()),
+            approver: case.approval.map(approver_of),
+            decision: case.approval.map(|a| a.decision.as_str().to_owned()),
+        }
+    }
+
+    pub(crate) fn history(
+        &self,
+        sort: &str,
+        day_of: EpochMillis,
+        claim: Option<&Claim>,
+        f: HistoryFields,
+        outcome: Outcome,
+        ending: &Ending,
+    ) -> HistoryRecord {
+        let now = self.ports.clock.now_ms();
+        HistoryRecord {
+            day: day_string(day_of),
+            sort: sort.to_owned(),
+            identity: f.identity,
+            key: f.key,
+            runbook: f.runbook,
+            role: f.role,
+            alert: f.alert,
+            instance: f.instance,
+            source: f.source,
+            state: f.state,
+            outcome: outcome.as_str().to_owned(),
+            reason: ending.reason.clone(),
+            attempt: claim.map_or(0, |c| c.attempt),
+            received_at_ms: claim.map_or(day_of, |c| c.claimed_at_ms),
+            finished_at_ms: now,
+            command_ids: claim.map(|c| c.command_ids.clone()).unwrap_or_default(),
+            failed_phase: ending.failed_phase.clone(),
+            exit_code: ending.exit_code,
+            output_tail: ending.output_tail.clone(),
+            expires_at: now / 1000 + self.settings.history_ttl_days * 86_400,
+            approver: f.approver,
+            decision: f.decision,
+        }
+    }
+
+    pub(crate) fn announcement(
+        &self,
+        case: &Case<'_>,
+        kind: AnnouncementKind,
+        outcome: Option<Outcome>,
+        ending: &Ending,
+        claim: Option<&Claim>,
+        commands: &[String],
+    ) -> Announcement {
+        let a = case.alert;
+        Announcement {
+            kind,
+            identity: a.identity.clone(),
+            key: case.key.clone(),
+            runbook: case.runbook_key.map(str::to_owned),
+            description: case.entry.and_then(|e| e.description.clone()),
+            owner: case.entry.and_then(|e| e.owner.clone()),
+            instance: a.single_instance().map(ToString::to_string),
+            role: case.role.clone(),
+            region: a.region.clone(),
+            account: a.account.clone(),
+            alarm_name: a.alarm_name.clone(),
+            alarm_reason: a.reason.clone(),
+            attempt: claim.map_or(0, |c| c.attempt),
+            max_attempts: case.entry.map_or(0, |e| e.max_attempts),
+            dry_run: case.dry_run,
+            outcome: outcome.map(|o| o.as_str().to_owned()),
+            detail: ending.reason.clone(),
+            duration_ms: claim.map(|c| self.ports.clock.now_ms() - c.claimed_at_ms),
+            failed_phase: ending.failed_phase.clone(),
+            exit_code: ending.exit_code,
+            output_tail: ending.output_tail.clone(),
+            command_ids: claim.map(|c| c.command_ids.clone()).unwrap_or_default(),
+            commands: commands.to_vec(),
+            approval: None,
+            thread: case.approval.and_then(|ap| {
+                Some(crate::ports::ChatThread {
+                    channel: ap.channel_id.clone()?,
+                    ts: ap.message_ts.clone()?,
+                })
+            }),
+        }
+    }
+}
+
+/// `<@U…> (alice)`-free plain form for history: `U012ABCDEF (alice)` or the id alone.
+pub(crate) fn approver_of(a: &Approval) -> String {
+    match a.user_name.as_deref().filter(|n| !n.is_empty()) {
+        Some(name) => format!("{} ({name})", a.user_id),
+        None => a.user_id.clone(),
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct HistoryFields {
+    pub identity: String,
+    pub key: Option<String>,
+    pub runbook: Option<String>,
+    pub role: Option<String>,
+    pub alert: Option<String>,
+    pub instance: Option<String>,
+    pub source: Option<String>,
+    pub state: Option<String>,
+    pub approver: Option<String>,
+    pub decision: Option<String>,
+}
+
+/// `YYYY-MM-DD` (UTC) of an epoch-ms instant.
+pub fn day_string(ms: EpochMillis) -> String {
+    let days = ms.div_euclid(86_400_000);
+    // Civil-from-days (Howard Hinnant), valid for the proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Whether an alert's source has a CloudWatch alarm to re-check.
+pub(crate) fn has_live_alarm(alert: &Alert) -> bool {
+    matches!(alert.source, Source::Cloudwatch | Source::Eventbridge) && alert.alarm_name.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::day_string;
+
+    #[test]
+    fn days() {
+        assert_eq!(day_string(0), "1970-01-01");
+        assert_eq!(day_string(1_795_403_000_000), "2026-11-23");
+        assert_eq!(day_string(951_782_400_000), "2000-02-29");
+        assert_eq!(day_string(-1), "1969-12-31");
+    }
+}
