@@ -124,3 +124,47 @@ fn committed_schema_matches_the_rust_model() {
         "runbooks/runbooks.schema.json is stale: run `cargo run -q -p selfheal -- schema > runbooks/runbooks.schema.json`"
     );
 }
+
+#[test]
+fn a_deeply_nested_file_is_an_error_not_a_crash() {
+    let dir = std::env::temp_dir().join(format!("selfheal-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let f = dir.join("deep.json");
+    let deep = 100_000;
+    std::fs::write(
+        &f,
+        format!("{}1{}", "{\"a\":".repeat(deep), "}".repeat(deep)),
+    )
+    .expect("write");
+    let out = validate(&f);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(
+        stdout,
+        format!("{}:1:321: nesting deeper than 64 levels\n", f.display())
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_element_that_cannot_stand_alone_is_reported() {
+    let dir = std::env::temp_dir().join(format!("selfheal-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let f = dir.join("split.json");
+    std::fs::write(
+        &f,
+        "{\"web:motd\": {\"commands\": [\n  \"cat > /etc/motd <<'EOF'\",\n  \"hello\",\n  \"EOF\"\n]}}\n",
+    )
+    .expect("write");
+    let out = validate(&f);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(
+        stdout,
+        format!(
+            "{}:2:3: commands[0] starts a heredoc (<<'EOF') but no later line of it is \"EOF\"; an element is one unit: put the whole heredoc in one element\n",
+            f.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

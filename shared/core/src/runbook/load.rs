@@ -4,6 +4,7 @@
 use super::diagnostic::{Diagnostic, Severity};
 use super::key::is_valid_key;
 use super::model::{Mode, RunbookEntry, RunbookMap, NUMBER_RANGES};
+use super::shell::element_problem;
 use crate::location::LineIndex;
 use jsonc_parser::ast::{Array, ObjectProp, Value};
 use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions};
@@ -31,8 +32,14 @@ impl Default for LoadOptions {
     }
 }
 
-/// The longest command line accepted (SSM's parameter limits are far larger; this catches pastes).
+/// The longest command element accepted (SSM's parameter limits are far larger; this catches
+/// pastes).
 const MAX_COMMAND_CHARS: usize = 4096;
+
+/// The deepest nesting of arrays and objects accepted. A runbook file needs three (map, entry,
+/// command list); the JSON parser recurses once per level, so a file nested thousands of levels
+/// deep would overflow the stack before any message could be given.
+const MAX_NESTING: usize = 64;
 
 const FIELDS: [&str; 12] = [
     "description",
@@ -115,6 +122,10 @@ fn load_file(
         comments: CommentCollectionStrategy::Off,
         tokens: false,
     };
+    if let Some(at) = too_deep(source.text, MAX_NESTING) {
+        ctx.error(at, format!("nesting deeper than {MAX_NESTING} levels"));
+        return;
+    }
     let parsed = match jsonc_parser::parse_to_ast(source.text, &collect, &parse_options) {
         Ok(p) => p,
         Err(e) => {
@@ -351,16 +362,18 @@ fn command_list(ctx: &mut FileCtx<'_>, name: &str, v: &Value<'_>, required: bool
                 let text = &s.value;
                 if text.trim().is_empty() {
                     ctx.error(s.range.start, format!("{name}[{i}] must not be empty"));
-                } else if text.contains(['\n', '\r', '\0']) {
+                } else if text.contains(['\r', '\0']) {
                     ctx.error(
                         s.range.start,
-                        format!("{name}[{i}] must be one line (no newline, carriage return or NUL); use one array element per line"),
+                        format!("{name}[{i}] must not contain a carriage return or NUL (an element may span lines with \\n only)"),
                     );
                 } else if text.chars().count() > MAX_COMMAND_CHARS {
                     ctx.error(
                         s.range.start,
                         format!("{name}[{i}] is longer than {MAX_COMMAND_CHARS} characters"),
                     );
+                } else if let Some(problem) = element_problem(text) {
+                    ctx.error(s.range.start, format!("{name}[{i}] {problem}"));
                 } else {
                     out.push(text.to_string());
                 }
@@ -369,6 +382,46 @@ fn command_list(ctx: &mut FileCtx<'_>, name: &str, v: &Value<'_>, required: bool
         }
     }
     out
+}
+
+/// The offset of the first `[` or `{` nested deeper than `max` levels, found without recursion
+/// (strings and comments skipped), so that the recursive parser only ever sees shallow text.
+fn too_deep(text: &str, max: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn approver_list(ctx: &mut FileCtx<'_>, v: &Value<'_>) -> Vec<String> {

@@ -1,11 +1,12 @@
 //! The runbook map (DESIGN §2): model, key grammar and precedence, validation with locations,
-//! and the JSON Schema kept in sync with the model.
+//! whether an element can run as one unit, and the JSON Schema kept in sync with the model.
 
 mod diagnostic;
 mod key;
 mod load;
 mod model;
 mod schema;
+mod shell;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use key::is_valid_key;
@@ -15,6 +16,7 @@ pub use model::{
     DEFAULT_TIMEOUT_SECONDS, DEFAULT_WINDOW_MINUTES,
 };
 pub use schema::schema_json;
+pub use shell::{element_problem, ElementProblem};
 
 #[cfg(test)]
 mod tests;

@@ -62,7 +62,7 @@ pub struct RunbookEntry {
     #[serde(default)]
     #[schemars(inner(length(min = 1)))]
     pub precheck: Vec<String>,
-    /// The fix: run in order, each line must exit 0.
+    /// The fix: run in order; each element is one unit (may span lines) and must exit 0.
     #[schemars(length(min = 1), inner(length(min = 1)))]
     pub commands: Vec<String>,
     /// Commands that must all exit 0 for the outcome `healed`.

@@ -148,12 +148,114 @@ fn empty_commands_and_empty_strings() {
 }
 
 #[test]
-fn multiline_command_rejected() {
-    let e = errors("f", r#"{"a:b": {"commands": ["echo a\nreboot"]}}"#);
-    assert!(
-        e[0].starts_with("f:1:23: commands[0] must be one line"),
-        "{e:?}"
+fn carriage_return_or_nul_rejected() {
+    let e = errors(
+        "f",
+        r#"{"a:b": {"commands": ["echo a\r\nreboot", "x\u0000"]}}"#,
     );
+    assert_eq!(
+        e,
+        vec![
+            "f:1:23: commands[0] must not contain a carriage return or NUL (an element may span lines with \\n only)",
+            "f:1:43: commands[1] must not contain a carriage return or NUL (an element may span lines with \\n only)",
+        ]
+    );
+}
+
+#[test]
+fn an_element_may_span_lines_as_one_unit() {
+    let m = ok(
+        r#"{"a:b": {"commands": ["cat > /etc/app.conf <<'EOF'\nport = 8080\nname = '$x'\nEOF", "if true; then\n  echo yes\nfi"]}}"#,
+    );
+    assert_eq!(
+        m.get("a:b").expect("entry").commands,
+        vec![
+            "cat > /etc/app.conf <<'EOF'\nport = 8080\nname = '$x'\nEOF".to_owned(),
+            "if true; then\n  echo yes\nfi".to_owned(),
+        ]
+    );
+}
+
+/// Each element of every phase must run on its own: no heredoc left open, no trailing `|`,
+/// `||`, `&&` or `\`. Errors point at the element's string.
+#[test]
+fn elements_that_cannot_stand_alone() {
+    let text = "{\n  \"a:b\": {\n    \"precheck\": [\"cat <<EOF >/tmp/x\\nbody\"],\n    \"commands\": [\"ok\", \"echo a |\", \"cat <<EOF |\\nbody\\nEOF\", \"echo b \\\\  \"],\n    \"verify\": [\"true &&\", \"cat <<-'END'\\n\\t\\tEND\", \"x ||\"]\n  }\n}";
+    let join = "so it cannot run on its own; an element is one unit: join the continuation into the same element";
+    assert_eq!(
+        errors("f", text),
+        vec![
+            "f:3:18: precheck[0] starts a heredoc (<<EOF) but no later line of it is \"EOF\"; an element is one unit: put the whole heredoc in one element".to_owned(),
+            format!("f:4:24: commands[1] ends with \"|\", {join}"),
+            format!("f:4:36: commands[2] ends with \"|\", {join}"),
+            format!("f:4:62: commands[3] ends with a line-continuing backslash, {join}"),
+            format!("f:5:16: verify[0] ends with \"&&\", {join}"),
+            format!("f:5:52: verify[2] ends with \"||\", {join}"),
+        ]
+    );
+}
+
+/// The split heredoc of issue 16: each part alone is rejected, the joined element is accepted.
+#[test]
+fn a_heredoc_split_over_elements_is_rejected() {
+    let split =
+        "{\"a:b\": {\"commands\": [\n  \"cat > /etc/motd <<'EOF'\",\n  \"hello\",\n  \"EOF\"\n]}}";
+    assert_eq!(
+        errors("f", split),
+        vec!["f:2:3: commands[0] starts a heredoc (<<'EOF') but no later line of it is \"EOF\"; an element is one unit: put the whole heredoc in one element"]
+    );
+    for (word, close) in [
+        ("EOF", "EOF"),
+        ("'EOF'", "EOF"),
+        ("\\\"EOF\\\"", "EOF"),
+        ("-EOF", "\\t\\tEOF"),
+    ] {
+        let joined =
+            format!(r#"{{"a:b": {{"commands": ["cat > /etc/motd <<{word}\nhello\n{close}"]}}}}"#);
+        ok(&joined);
+        let open =
+            format!(r#"{{"a:b": {{"commands": ["cat > /etc/motd <<{word}\nhello\n {close}"]}}}}"#);
+        assert_eq!(errors("f", &open).len(), 1, "{open}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let deep = 100_000;
+    let arrays = format!("{}{}", "[".repeat(deep), "]".repeat(deep));
+    let objects = format!("{}1{}", "{\"a\":".repeat(deep), "}".repeat(deep));
+    let unclosed = format!("{{\"a:b\": {}", "{\"x\": [".repeat(deep));
+    // A small stack: the check must not recurse, and the parser must never see the deep text.
+    let (arrays, objects, unclosed) = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            (
+                errors("f", &arrays),
+                errors("g", &objects),
+                errors("h", &unclosed),
+            )
+        })
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(arrays, vec!["f:1:65: nesting deeper than 64 levels"]);
+    assert_eq!(objects, vec!["g:1:321: nesting deeper than 64 levels"]);
+    assert_eq!(unclosed, vec!["h:1:232: nesting deeper than 64 levels"]);
+}
+
+#[test]
+fn nesting_up_to_the_limit_and_brackets_in_strings_are_fine() {
+    let at_limit = format!("{}{}", "[".repeat(64), "]".repeat(64));
+    assert_eq!(
+        errors("f", &at_limit),
+        vec!["f:1:1: expected a JSON object mapping \"ROLE:ALERT\" keys to runbooks"]
+    );
+    let in_string = format!(
+        r#"{{"a:b": {{"description": "{}\"{{", "commands": ["echo '{}'"]}}}}"#,
+        "[{".repeat(1000),
+        "[".repeat(1000)
+    );
+    ok(&in_string);
 }
 
 #[test]
