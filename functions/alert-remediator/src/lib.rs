@@ -26,8 +26,28 @@ pub struct Requeue {
     pub after: std::time::Duration,
 }
 
-/// Handles one invocation. `deadline_ms` is the invocation's deadline (epoch ms); a deadline in
-/// the past (local emulators) is replaced by `now + budget`.
+/// The time the engine may work until: the earlier of the invocation's deadline and
+/// `now + budget` (`SELFHEAL_FUNCTION_BUDGET_SECONDS`, which leaves the function time to save
+/// state before Lambda's own timeout). A deadline in the past (local emulators) counts as absent.
+pub fn effective_deadline(deadline_ms: i64, now_ms: i64, budget_ms: i64) -> i64 {
+    let budget = now_ms.saturating_add(budget_ms);
+    if deadline_ms > now_ms {
+        deadline_ms.min(budget)
+    } else {
+        budget
+    }
+}
+
+/// The scheduled invocation (EventBridge Scheduler input `{"selfheal": "sweep"}`, or an
+/// EventBridge "Scheduled Event"): it ends approval requests nobody answered, even when no
+/// alert arrives.
+pub fn is_sweep(event: &serde_json::Value) -> bool {
+    event.get("selfheal").and_then(|v| v.as_str()) == Some("sweep")
+        || event.get("detail-type").and_then(|v| v.as_str()) == Some("Scheduled Event")
+}
+
+/// Handles one invocation. `deadline_ms` is the invocation's deadline (epoch ms); see
+/// [`effective_deadline`].
 pub async fn handle(
     engine: &Engine,
     event: serde_json::Value,
@@ -35,11 +55,12 @@ pub async fn handle(
     now_ms: i64,
     budget_ms: i64,
 ) -> Reply {
-    let deadline = if deadline_ms > now_ms {
-        deadline_ms
-    } else {
-        now_ms + budget_ms
-    };
+    if is_sweep(&event) {
+        let ended = engine.finish_expired_approvals().await;
+        tracing::info!(ended, "swept expired approval requests");
+        return Reply::Direct(Ok(()));
+    }
+    let deadline = effective_deadline(deadline_ms, now_ms, budget_ms);
     let (records, is_sqs) = split(&event);
     let receipts = receipt_handles(&event);
     let results = engine.process_batch(records, deadline).await;
@@ -140,4 +161,40 @@ fn split(event: &serde_json::Value) -> (Vec<InboundRecord>, bool) {
         })
         .collect();
     (out, is_sqs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{effective_deadline, is_sweep};
+
+    const NOW: i64 = 1_800_000_000_000;
+    const BUDGET: i64 = 840_000;
+
+    #[test]
+    fn the_budget_limits_a_real_invocation() {
+        // Lambda gives 900 s: the engine stops at the 840 s budget, leaving time to save state.
+        assert_eq!(effective_deadline(NOW + 900_000, NOW, BUDGET), NOW + BUDGET);
+    }
+
+    #[test]
+    fn a_nearer_deadline_wins_over_the_budget() {
+        assert_eq!(effective_deadline(NOW + 60_000, NOW, BUDGET), NOW + 60_000);
+    }
+
+    #[test]
+    fn a_deadline_in_the_past_counts_as_absent() {
+        // cargo-lambda's emulator gives a deadline that is not a real epoch time.
+        assert_eq!(effective_deadline(5_000, NOW, BUDGET), NOW + BUDGET);
+        assert_eq!(effective_deadline(NOW, NOW, BUDGET), NOW + BUDGET);
+    }
+
+    #[test]
+    fn scheduled_events_are_sweeps() {
+        assert!(is_sweep(&serde_json::json!({"selfheal": "sweep"})));
+        assert!(is_sweep(&serde_json::json!({
+            "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}
+        })));
+        assert!(!is_sweep(&serde_json::json!({"Records": []})));
+        assert!(!is_sweep(&serde_json::json!({"selfheal": "other"})));
+    }
 }

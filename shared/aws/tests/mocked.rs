@@ -532,6 +532,22 @@ mod alarms {
                 )
                 .build()
         });
+        let metric_again = mock!(Client::describe_alarms).then_output(|| {
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(
+                    MetricAlarm::builder()
+                        .alarm_name("a")
+                        .state_value(StateValue::Alarm)
+                        .dimensions(
+                            aws_sdk_cloudwatch::types::Dimension::builder()
+                                .name("InstanceId")
+                                .value("i-0123456789abcdef0")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
         let composite = mock!(Client::describe_alarms).then_output(|| {
             DescribeAlarmsOutput::builder()
                 .composite_alarms(
@@ -542,15 +558,32 @@ mod alarms {
                 )
                 .build()
         });
-        let alarms = CloudWatchAlarms::new(client!(aws_sdk_cloudwatch, [&metric, &composite]));
+        let alarms = CloudWatchAlarms::new(client!(
+            aws_sdk_cloudwatch,
+            [&metric, &metric_again, &composite]
+        ));
         let i = InstanceId::parse("i-0123456789abcdef0").expect("id");
         let other = InstanceId::parse("i-0fedcba9876543210").expect("id");
-        let live = |state, watches_instance| Ok(Some(LiveAlarm { state, watches_instance }));
-        assert_eq!(alarms.live_alarm("a", &i).await, live(AlarmState::Alarm, true));
+        let live = |state, watches_instance| {
+            Ok(Some(LiveAlarm {
+                state,
+                watches_instance,
+            }))
+        };
+        assert_eq!(
+            alarms.live_alarm("a", &i).await,
+            live(AlarmState::Alarm, true)
+        );
         // The same alarm asked about another instance: it does not watch that one.
-        assert_eq!(alarms.live_alarm("a", &other).await, live(AlarmState::Alarm, false));
+        assert_eq!(
+            alarms.live_alarm("a", &other).await,
+            live(AlarmState::Alarm, false)
+        );
         // A composite alarm names no instance of its own.
-        assert_eq!(alarms.live_alarm("b", &i).await, live(AlarmState::Ok, false));
+        assert_eq!(
+            alarms.live_alarm("b", &i).await,
+            live(AlarmState::Ok, false)
+        );
     }
 }
 

@@ -71,6 +71,11 @@ async fn process(
     budget: Duration,
 ) {
     if messages.is_empty() {
+        // Nothing arrived: still end approval requests nobody answered (a batch does it first).
+        let ended = engine.finish_expired_approvals().await;
+        if ended > 0 {
+            tracing::info!(ended, "ended expired approval requests");
+        }
         return;
     }
     let records: Vec<InboundRecord> = messages

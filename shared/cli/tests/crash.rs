@@ -205,9 +205,11 @@ async fn world(test: &str) -> Option<World> {
     let instances: Vec<String> = (0..3)
         .map(|_| run_instance(&url, &[("Role", "api")]))
         .collect();
-    alarm(&c, "api:app_down", &instances[0], "ALARM").await;
-    alarm(&c, "api:dry", &instances[0], "ALARM").await;
-    alarm(&c, "api:blip", &instances[0], "OK").await;
+    for i in &instances {
+        alarm(&c, &format!("api:app_down:{i}"), i, "ALARM").await;
+        alarm(&c, &format!("api:dry:{i}"), i, "ALARM").await;
+        alarm(&c, &format!("api:blip:{i}"), i, "OK").await;
+    }
     let workdir = std::env::temp_dir().join(unique("crash"));
     let runbooks = write_runbooks(&workdir, RUNBOOKS);
     Some(World {
@@ -531,7 +533,10 @@ async fn publish_some(
             "2026-11-23T{batch:02}:{j:02}:{:02}.{round:04}+0000",
             rng.below(60)
         );
-        let message = alarm_message(kind.alarm(), &instance, "ALARM", &time);
+        // Each instance has its own alarm (`ROLE:ALERT:instance`): the live re-check only
+        // accepts an alarm whose configuration names the instance.
+        let name = format!("{}:{instance}", kind.alarm());
+        let message = alarm_message(&name, &instance, "ALARM", &time);
         let copies = if rng.below(8) == 0 { 2 } else { 1 };
         for _ in 0..copies {
             w.publish(&message).await;
@@ -539,7 +544,7 @@ async fn publish_some(
         t.published += copies;
         alerts.push(Alert {
             kind,
-            identity: identity(kind.alarm(), &time, &instance),
+            identity: identity(&name, &time, &instance),
             copies,
         });
     }

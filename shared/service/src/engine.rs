@@ -178,7 +178,7 @@ impl Engine {
         deadline: EpochMillis,
     ) -> Vec<RecordResult> {
         self.finish_expired_approvals().await;
-        let mut groups: Vec<(Option<String>, Vec<(usize, InboundRecord)>)> = Vec::new();
+        let mut groups: Vec<(Option<String>, Vec<Numbered>)> = Vec::new();
         for (i, r) in records.into_iter().enumerate() {
             let identity = record_identity(&r);
             match groups
@@ -214,6 +214,9 @@ impl Engine {
         results
     }
 }
+
+/// A record and its place in the batch.
+type Numbered = (usize, InboundRecord);
 
 /// The alert identity a record speaks for (an approval's, or the parsed alert's); `None` when
 /// it cannot be read (such records are never grouped).

@@ -217,37 +217,6 @@ impl Engine {
             .and_then(|p| phases.iter().position(|(name, _)| *name == p))
             .unwrap_or(0);
         for (name, lines) in phases.iter().skip(start_at) {
-            // The kill switch is read again before every phase is sent (at most a few seconds
-            // old): `off` or `dry-run` stops here. A phase already sent is still awaited.
-            let sent_already = claim.phase.as_deref() == Some(*name) && claim.command_id.is_some();
-            if !sent_already {
-                let mode = self.ports.mode.mode().await;
-                let stop = match mode {
-                    GlobalMode::Off => Some((Outcome::Killed, "the kill switch is off")),
-                    GlobalMode::DryRun => Some((Outcome::DryRun, "the global mode is dry-run")),
-                    GlobalMode::Enforce if case.dry_run => {
-                        Some((Outcome::DryRun, "the global mode is dry-run"))
-                    }
-                    GlobalMode::Enforce => None,
-                };
-                if let Some((outcome, because)) = stop {
-                    let ran = if claim.phases_done.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        claim.phases_done.join(", ")
-                    };
-                    let ending = Ending {
-                        reason: format!(
-                            "{because} now: {name} and any later phase were not sent (phases that ran: {ran})"
-                        ),
-                        failed_phase: Some((*name).to_owned()),
-                        ..Ending::default()
-                    };
-                    return self
-                        .finish_claimed(case, claim, outcome, ending, true)
-                        .await;
-                }
-            }
             let end = self
                 .run_phase(case, &mut claim, entry, name, lines, deadline)
                 .await;
@@ -371,6 +340,12 @@ impl Engine {
                 match found {
                     Some(id) => id,
                     None => {
+                        // The kill switch is read again before every phase is sent (at most a
+                        // few seconds old): `off` or `dry-run` stops here. A phase already sent
+                        // (its id stored, or found by its comment) is still awaited.
+                        if let Some(stop) = self.stopped_by_mode(case, claim, phase).await {
+                            return Ok(stop);
+                        }
                         claim.phase_sent_at_ms = Some(self.ports.clock.now_ms());
                         self.save_claim(claim).await?;
                         let req = CommandRequest {
@@ -531,6 +506,37 @@ impl Engine {
             self.ports.chat.announce(&a).await;
         }
         Ok(Outcome::CapacityWait)
+    }
+
+    /// The end of the remediation when the global mode (or the runbook's dry-run) forbids
+    /// sending `phase`; `None` to go on.
+    async fn stopped_by_mode(
+        &self,
+        case: &Case<'_>,
+        claim: &Claim,
+        phase: &str,
+    ) -> Option<PhaseEnd> {
+        let (outcome, because) = match self.ports.mode.mode().await {
+            GlobalMode::Off => (Outcome::Killed, "the kill switch is off"),
+            GlobalMode::DryRun => (Outcome::DryRun, "the global mode is dry-run"),
+            GlobalMode::Enforce if case.dry_run => (Outcome::DryRun, "the global mode is dry-run"),
+            GlobalMode::Enforce => return None,
+        };
+        let ran = if claim.phases_done.is_empty() {
+            "none".to_owned()
+        } else {
+            claim.phases_done.join(", ")
+        };
+        Some(PhaseEnd {
+            outcome: Some(outcome),
+            ending: Ending {
+                reason: format!(
+                    "{because} now: {phase} and any later phase were not sent (phases that ran: {ran})"
+                ),
+                failed_phase: Some(phase.to_owned()),
+                ..Ending::default()
+            },
+        })
     }
 
     /// Counts one attempt against the alert's budget (`ROLE:ALERT` and instance) and, when a

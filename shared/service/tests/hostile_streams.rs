@@ -475,7 +475,8 @@ proptest! {
             (sent_before, w.executor.sent().len(), outcomes_after)
         });
         prop_assert_eq!(sent_before, sent_after, "commands were sent after the switch went off");
-        prop_assert!(outcomes_after.iter().all(|o| *o == Outcome::Killed), "{:?}", outcomes_after);
+        // New alerts end killed; later copies of an alert already decided are duplicates.
+        prop_assert!(outcomes_after.iter().all(|o| matches!(*o, Outcome::Killed | Outcome::Duplicate)), "{:?}", outcomes_after);
     }
 }
 

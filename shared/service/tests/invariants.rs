@@ -211,7 +211,9 @@ proptest! {
     fn off_mode_means_zero_commands(stream in proptest::collection::vec(delivery(), 1..20)) {
         let (w, finals) = run_stream(&stream, GlobalMode::Off, 2, 10, 4);
         prop_assert!(w.executor.sent().is_empty());
-        prop_assert!(finals.iter().all(|(_, o)| *o == Outcome::Killed));
+        // Each alert ends killed once; its other copies are duplicates beside that record.
+        prop_assert!(finals.iter().all(|(_, o)| matches!(*o, Outcome::Killed | Outcome::Duplicate)), "{:?}", finals);
+        prop_assert!(finals.iter().any(|(_, o)| *o == Outcome::Killed));
     }
 
     #[test]

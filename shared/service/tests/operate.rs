@@ -291,14 +291,56 @@ async fn skip_expiry_forgery_and_kill_switch_run_nothing() {
         .expect("skipped");
     assert_eq!(skipped.decision.as_deref(), Some("skip"));
 
-    // Expired: pressed in time per the message, but handled after the expiry.
+    // Expired: Run pressed after the request's expiry (as recorded) ends it, nothing runs.
+    let w = world();
+    let identity = awaiting(&w).await;
+    let mut ap = approval(&identity, Decision::Run, "U123", "1");
+    ap.pressed_at_ms = ap.expires_at_ms + 1;
+    w.store.put_approval(ApprovalRecord::from_approval(&ap));
+    let o = one(&w, "a1", approval_message(&ap)).await;
+    assert_eq!(o, Outcome::Expired);
+    assert_eq!(precheck_and_commands(&w), (1, 0));
+
+    // A press is judged by the time it was pressed: Run pressed in time but handled after the
+    // expiry (a slow queue) still runs, once.
     let w = world();
     let identity = awaiting(&w).await;
     let ap = approval(&identity, Decision::Run, "U123", "1");
     w.store.put_approval(ApprovalRecord::from_approval(&ap));
     w.clock.advance(Duration::from_secs(31 * 60));
     let o = one(&w, "a1", approval_message(&ap)).await;
-    assert_eq!(o, Outcome::Expired);
+    assert_eq!(o, Outcome::Healed);
+    assert_eq!(precheck_and_commands(&w), (2, 1));
+
+    // Nobody answers: the next batch ends the request itself (expired, announced, escalated).
+    let w = world();
+    let identity = awaiting(&w).await;
+    w.clock.advance(Duration::from_secs(31 * 60));
+    let o = one(&w, "m9", cw_body("api:approve", "OK", NGINX, "t9")).await;
+    assert_eq!(o, Outcome::Ignored);
+    let claim = w.store.claim_of(&identity).expect("claim");
+    assert_eq!(claim.state, ClaimState::Done);
+    assert_eq!(claim.outcome.as_deref(), Some("expired"));
+    let expired = w
+        .store
+        .history()
+        .into_iter()
+        .find(|h| h.identity == identity && h.sort == selfheal_core::claim_id(&identity))
+        .expect("final record");
+    assert_eq!(expired.outcome, "expired");
+    assert!(
+        w.escalations
+            .all()
+            .iter()
+            .any(|a| a.outcome.as_deref() == Some("expired")),
+        "a human is told"
+    );
+    assert_eq!(precheck_and_commands(&w), (1, 0));
+    // A press arriving after that changes nothing.
+    let ap = approval(&identity, Decision::Run, "U123", "1");
+    w.store.put_approval(ApprovalRecord::from_approval(&ap));
+    let o = one(&w, "a1", approval_message(&ap)).await;
+    assert_eq!(o, Outcome::Duplicate);
     assert_eq!(precheck_and_commands(&w), (1, 0));
 
     // Forged: a message on the queue with no matching record from slack-approvals.
