@@ -224,7 +224,8 @@ def take_fleet_slot(holder, now):
 def wrap(phase, lines):
     out = []
     for i, line in enumerate(lines, 1):
-        out.append(line)
+        quoted = line.replace("'", "'\\''")
+        out.append(f"command eval '{quoted}'")
         out.append(f'selfheal_rc=$?; if [ "$selfheal_rc" -ne 0 ]; then echo "selfheal: {phase} line {i} of '
                    f'{len(lines)} failed with exit $selfheal_rc" >&2; exit "$selfheal_rc"; fi')
     return out

@@ -174,9 +174,10 @@ async fn alarm_through_sns_and_sqs_heals_exactly_one_instance() {
         .and_then(|p| p.get("commands"))
         .cloned()
         .unwrap_or_default();
+    // Each runbook element runs as one unit through `command eval` (script.rs).
     assert_eq!(
         lines.first().map(String::as_str),
-        Some("systemctl restart nginx")
+        Some("command eval 'systemctl restart nginx'")
     );
     assert_eq!(
         restart

@@ -28,7 +28,10 @@ async fn happy_path_runs_three_phases_on_exactly_one_instance() {
         assert_eq!(s.request.document, "AWS-RunShellScript");
         assert_eq!(s.request.execution_timeout_seconds, 120);
     }
-    assert_eq!(sent[1].request.lines[0], "systemctl restart nginx");
+    assert_eq!(
+        sent[1].request.lines[0],
+        "command eval 'systemctl restart nginx'"
+    );
     let hist = w.store.history();
     assert_eq!(hist.len(), 1);
     assert_eq!(hist[0].outcome, "healed");
