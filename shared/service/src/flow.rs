@@ -32,23 +32,8 @@ pub(crate) struct Case<'a> {
     pub approval: Option<&'a Approval>,
 }
 
-/// Details of how a remediation ended, for history and chat.
-#[derive(Default)]
-pub(crate) struct Ending {
-    pub reason: String,
-    pub failed_phase: Option<String>,
-    pub exit_code: Option<i32>,
-    pub output_tail: Option<String>,
-}
-
-impl Ending {
-    pub fn because(reason: impl Into<String>) -> Self {
-        Self {
-            reason: reason.into(),
-            ..Self::default()
-        }
-    }
-}
+pub(crate) use crate::verdict::Ending;
+use crate::verdict::{press_stop, role_tag_mismatch};
 
 /// One alert to handle and where it came from (the queue record, or the alert kept in a claim
 /// and resumed by an approval).
@@ -255,7 +240,12 @@ impl Engine {
             // Approved before and interrupted (capacity wait, failure, deadline): resume it like
             // any redelivery, once its owner's lease has passed.
             return match self.take_claim(identity, owner).await? {
-                Claimed::Mine(c) if !c.approved => Ok((Claimed::Decided(c), false)),
+                // Never approved (a press for a claim that posted no buttons): give it back
+                // untouched and change nothing.
+                Claimed::Mine(mut c) if !c.approved => {
+                    self.hand_back(&mut c).await;
+                    Ok((Claimed::Decided(c), false))
+                }
                 other => Ok((other, false)),
             };
         }
@@ -320,20 +310,7 @@ impl Engine {
         let mut case = d.case(&decision);
         // A Skip, or a Run pressed after the request expired, ends the claim without running.
         if let (Some(ap), true) = (d.approval, from_awaiting) {
-            let ending = if ap.decision == Decision::Skip {
-                Some((
-                    Outcome::Skipped,
-                    format!("{} pressed Skip: nothing runs", approver_of(ap)),
-                ))
-            } else if ap.pressed_at_ms > ap.expires_at_ms {
-                Some((
-                    Outcome::Expired,
-                    "Run was pressed after the approval request expired: nothing runs".to_owned(),
-                ))
-            } else {
-                None
-            };
-            if let Some((outcome, why)) = ending {
+            if let Some((outcome, why)) = press_stop(ap, &approver_of(ap)) {
                 return self
                     .finish_claimed(&case, claim, outcome, Ending::because(why), false)
                     .await;
@@ -354,11 +331,7 @@ impl Engine {
         }
         // The instance's role tag must equal the alert's resolved role before anything runs.
         let resolved = case.role.clone().unwrap_or_default();
-        let mismatch = match tag_role.as_deref() {
-            Some(t) if t == resolved => None,
-            Some(t) => Some(format!("the instance's role tag is {t:?}, but the alert is for role {resolved:?}: nothing runs")),
-            None => Some("the instance has no role tag (or SSM cannot see it): nothing runs".to_owned()),
-        };
+        let mismatch = role_tag_mismatch(&resolved, tag_role.as_deref());
         if let Some(why) = mismatch {
             return self
                 .finish_before_acting(&case, claim, Outcome::Unresolved, Ending::because(why))

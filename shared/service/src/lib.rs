@@ -16,6 +16,7 @@ mod record;
 mod run;
 pub mod runbook_files;
 pub mod script;
+pub mod verdict;
 
 pub use engine::{Engine, EngineSettings, InboundRecord, Ports, RecordResult};
 pub use outcome::Outcome;

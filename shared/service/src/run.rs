@@ -5,12 +5,13 @@ use crate::engine::Engine;
 use crate::flow::{Case, Ending};
 use crate::outcome::Outcome;
 use crate::ports::{
-    AnnouncementKind, Claim, ClaimState, CommandRequest, EpochMillis, GlobalMode, InvocationStatus,
+    AnnouncementKind, Claim, ClaimState, CommandRequest, EpochMillis, InvocationStatus,
     NeedsReview, PortError, Sent,
 };
 use crate::record::has_live_alarm;
 use crate::script::wrap;
-use selfheal_core::{claim_id, Action, AlarmState, InstanceId, RunbookEntry};
+use crate::verdict::{live_alarm_stop, mode_stop, phase_result, Phase};
+use selfheal_core::{claim_id, Action, InstanceId, RunbookEntry};
 
 /// An attempt budget that ran out: why, and the review item that stops further runs.
 pub(crate) struct Exhausted {
@@ -23,8 +24,6 @@ pub(crate) struct PhaseEnd {
     pub outcome: Option<Outcome>,
     pub ending: Ending,
 }
-
-const PHASES: [&str; 3] = ["precheck", "commands", "verify"];
 
 impl Engine {
     pub(crate) async fn run_claimed(
@@ -141,54 +140,18 @@ impl Engine {
             // Check before acting: the alarm's live state, not the message's.
             if has_live_alarm(case.alert) {
                 let name = case.alert.alarm_name.as_deref().unwrap_or_default();
-                match self.ports.alarms.live_alarm(name, &instance).await {
+                let live = match self.ports.alarms.live_alarm(name, &instance).await {
+                    Ok(live) => live,
                     Err(e) => {
                         self.release(&role, &holder).await;
                         self.hand_back(&mut claim).await;
                         return Err(e);
                     }
-                    Ok(None) => {
-                        let why = format!("alarm {name:?} cannot be found: nothing runs");
-                        return self
-                            .finish_claimed(
-                                case,
-                                claim,
-                                Outcome::Unresolved,
-                                Ending::because(why),
-                                true,
-                            )
-                            .await;
-                    }
-                    Ok(Some(live)) if !live.watches_instance => {
-                        let why = format!(
-                            "alarm {name:?} does not watch {instance} (its configuration names no such InstanceId): nothing runs"
-                        );
-                        return self
-                            .finish_claimed(
-                                case,
-                                claim,
-                                Outcome::Unresolved,
-                                Ending::because(why),
-                                true,
-                            )
-                            .await;
-                    }
-                    Ok(Some(live)) if live.state != AlarmState::Alarm => {
-                        let why = format!(
-                            "the alarm is {} again: a blip that recovered, nothing runs",
-                            live.state.as_str()
-                        );
-                        return self
-                            .finish_claimed(
-                                case,
-                                claim,
-                                Outcome::Recovered,
-                                Ending::because(why),
-                                true,
-                            )
-                            .await;
-                    }
-                    Ok(Some(_)) => {}
+                };
+                if let Some((outcome, why)) = live_alarm_stop(name, &instance, live.as_ref()) {
+                    return self
+                        .finish_claimed(case, claim, outcome, Ending::because(why), true)
+                        .await;
                 }
             }
             // In mode `approve` the request with its buttons is the first message.
@@ -205,20 +168,16 @@ impl Engine {
             }
         }
 
-        let phases: Vec<(&str, &[String])> = PHASES
-            .iter()
-            .map(|p| (*p, phase_lines(entry, p)))
-            .filter(|(_, lines)| !lines.is_empty())
-            .filter(|(p, _)| action != Action::Approve || *p == "precheck")
-            .collect();
+        let phases = Phase::plan(entry, action == Action::Approve);
         let start_at = claim
             .phase
             .as_deref()
-            .and_then(|p| phases.iter().position(|(name, _)| *name == p))
+            .and_then(Phase::parse)
+            .and_then(|p| phases.iter().position(|q| *q == p))
             .unwrap_or(0);
-        for (name, lines) in phases.iter().skip(start_at) {
+        for &phase in phases.iter().skip(start_at) {
             let end = self
-                .run_phase(case, &mut claim, entry, name, lines, deadline)
+                .run_phase(case, &mut claim, entry, phase, deadline)
                 .await;
             let end = match end {
                 Ok(end) => end,
@@ -228,7 +187,7 @@ impl Engine {
                 }
             };
             match end.outcome {
-                None => claim.phases_done.push((*name).to_owned()),
+                None => claim.phases_done.push(phase.as_str().to_owned()),
                 Some(Outcome::Running) => {
                     // The command keeps running on the instance until the next delivery resumes
                     // it: keep its place in the role's lease until then (the redelivery comes
@@ -307,8 +266,7 @@ impl Engine {
         case: &Case<'_>,
         claim: &mut Claim,
         entry: &RunbookEntry,
-        phase: &str,
-        lines: &[String],
+        phase: Phase,
         deadline: EpochMillis,
     ) -> Result<PhaseEnd, PortError> {
         let instance = case
@@ -317,8 +275,8 @@ impl Engine {
             .cloned()
             .ok_or_else(|| PortError::Permanent("no single instance".into()))?;
         let comment = format!("selfheal {} {phase}", claim_id(&claim.identity));
-        if claim.phase.as_deref() != Some(phase) {
-            claim.phase = Some(phase.to_owned());
+        if claim.phase.as_deref() != Some(phase.as_str()) {
+            claim.phase = Some(phase.as_str().to_owned());
             claim.command_id = None;
             claim.phase_sent_at_ms = None;
             claim.state = ClaimState::Running;
@@ -351,7 +309,7 @@ impl Engine {
                         let req = CommandRequest {
                             instance: instance.clone(),
                             document: entry.document.clone(),
-                            lines: wrap(phase, lines),
+                            lines: wrap(phase.as_str(), phase.lines(entry)),
                             execution_timeout_seconds: entry.timeout_seconds,
                             comment: comment.clone(),
                         };
@@ -372,7 +330,7 @@ impl Engine {
                                     outcome: Some(Outcome::Unresolved),
                                     ending: Ending {
                                         reason: format!("SSM cannot reach {instance}: {msg}"),
-                                        failed_phase: Some(phase.to_owned()),
+                                        failed_phase: Some(phase.as_str().to_owned()),
                                         ..Ending::default()
                                     },
                                 });
@@ -418,51 +376,15 @@ impl Engine {
             self.ports.clock.sleep(delay).await;
             delay = (delay * 2).min(self.settings.poll_max);
         };
-        let tail = tail_of(&inv.stdout, &inv.stderr);
-        let failed = |outcome: Outcome, reason: String| PhaseEnd {
-            outcome: Some(outcome),
-            ending: Ending {
-                reason,
-                failed_phase: Some(phase.to_owned()),
-                exit_code: inv.exit_code,
-                output_tail: tail.clone(),
-            },
-        };
-        let end = match inv.status {
-            InvocationStatus::Success if matches!(inv.exit_code, None | Some(0)) => PhaseEnd {
+        let end = match phase_result(phase, &inv, &instance) {
+            None => PhaseEnd {
                 outcome: None,
                 ending: Ending::default(),
             },
-            InvocationStatus::Success | InvocationStatus::Failed => {
-                let code = inv
-                    .exit_code
-                    .map_or("unknown".to_owned(), |c| c.to_string());
-                if phase == "precheck" {
-                    failed(
-                        Outcome::PrecheckFailed,
-                        format!("precheck exited {code}: nothing was changed"),
-                    )
-                } else {
-                    failed(Outcome::Failed, format!("{phase} exited {code}"))
-                }
-            }
-            InvocationStatus::TimedOut
-            | InvocationStatus::ExecutionTimedOut
-            | InvocationStatus::DeliveryTimedOut => failed(
-                Outcome::TimedOut,
-                format!("{phase} timed out ({:?})", inv.status),
-            ),
-            InvocationStatus::Undeliverable => failed(
-                Outcome::Unresolved,
-                format!("{phase} could not be delivered to {instance} (Undeliverable)"),
-            ),
-            InvocationStatus::Cancelled
-            | InvocationStatus::Terminated
-            | InvocationStatus::Unknown => failed(
-                Outcome::Failed,
-                format!("{phase} ended {:?}: counted as a failure", inv.status),
-            ),
-            InvocationStatus::Running => failed(Outcome::Failed, "unreachable".into()),
+            Some((outcome, ending)) => PhaseEnd {
+                outcome: Some(outcome),
+                ending,
+            },
         };
         Ok(end)
     }
@@ -514,28 +436,13 @@ impl Engine {
         &self,
         case: &Case<'_>,
         claim: &Claim,
-        phase: &str,
+        phase: Phase,
     ) -> Option<PhaseEnd> {
-        let (outcome, because) = match self.ports.mode.mode().await {
-            GlobalMode::Off => (Outcome::Killed, "the kill switch is off"),
-            GlobalMode::DryRun => (Outcome::DryRun, "the global mode is dry-run"),
-            GlobalMode::Enforce if case.dry_run => (Outcome::DryRun, "the global mode is dry-run"),
-            GlobalMode::Enforce => return None,
-        };
-        let ran = if claim.phases_done.is_empty() {
-            "none".to_owned()
-        } else {
-            claim.phases_done.join(", ")
-        };
+        let mode = self.ports.mode.mode().await;
+        let (outcome, ending) = mode_stop(mode, case.dry_run, phase, &claim.phases_done)?;
         Some(PhaseEnd {
             outcome: Some(outcome),
-            ending: Ending {
-                reason: format!(
-                    "{because} now: {phase} and any later phase were not sent (phases that ran: {ran})"
-                ),
-                failed_phase: Some(phase.to_owned()),
-                ..Ending::default()
-            },
+            ending,
         })
     }
 
@@ -597,31 +504,4 @@ impl Engine {
     fn ssm_failed(&self, operation: &str) {
         self.metric(|now| crate::metrics::ssm_failure_line(operation, now));
     }
-}
-
-fn phase_lines<'e>(entry: &'e RunbookEntry, phase: &str) -> &'e [String] {
-    match phase {
-        "precheck" => &entry.precheck,
-        "commands" => &entry.commands,
-        _ => &entry.verify,
-    }
-}
-
-/// The last 4 KB of output (stderr after stdout), on a character boundary.
-fn tail_of(stdout: &str, stderr: &str) -> Option<String> {
-    const MAX: usize = 4096;
-    let joined = match (stdout.is_empty(), stderr.is_empty()) {
-        (true, true) => return None,
-        (false, true) => stdout.to_owned(),
-        (true, false) => stderr.to_owned(),
-        (false, false) => format!("{stdout}\n--- stderr ---\n{stderr}"),
-    };
-    if joined.len() <= MAX {
-        return Some(joined);
-    }
-    let mut start = joined.len() - MAX;
-    while !joined.is_char_boundary(start) {
-        start += 1;
-    }
-    Some(format!("…{}", &joined[start..]))
 }

@@ -291,14 +291,15 @@ async fn skip_expiry_forgery_and_kill_switch_run_nothing() {
         .expect("skipped");
     assert_eq!(skipped.decision.as_deref(), Some("skip"));
 
-    // Expired: Run pressed after the request's expiry (as recorded) ends it, nothing runs.
+    // A press recorded after the request's expiry is refused as unusable (slack-approvals
+    // answers such a press 410 and never queues it); nothing runs.
     let w = world();
     let identity = awaiting(&w).await;
     let mut ap = approval(&identity, Decision::Run, "U123", "1");
     ap.pressed_at_ms = ap.expires_at_ms + 1;
     w.store.put_approval(ApprovalRecord::from_approval(&ap));
     let o = one(&w, "a1", approval_message(&ap)).await;
-    assert_eq!(o, Outcome::Expired);
+    assert_eq!(o, Outcome::Invalid);
     assert_eq!(precheck_and_commands(&w), (1, 0));
 
     // A press is judged by the time it was pressed: Run pressed in time but handled after the
