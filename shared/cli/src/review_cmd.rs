@@ -82,6 +82,24 @@ async fn clear(key: &str, instance: &str) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
+    // Every budget the reviewed alert counts against (its key's and, for a wildcard entry, the
+    // entry's), read before the item goes.
+    let mut budgets = vec![format!("{key}#{instance}")];
+    match store.needs_review().await {
+        Ok(items) => {
+            for item in items
+                .iter()
+                .filter(|i| i.key == key && i.instance == instance)
+            {
+                for b in std::iter::once(&item.budget_key).chain(&item.budget_keys) {
+                    if !budgets.contains(b) {
+                        budgets.push(b.clone());
+                    }
+                }
+            }
+        }
+        Err(e) => return context::failed("needs-review clear", "cannot read the table", &e),
+    }
     match store.clear_review(key, instance).await {
         Ok(true) => {}
         Ok(false) => {
@@ -90,8 +108,10 @@ async fn clear(key: &str, instance: &str) -> ExitCode {
         }
         Err(e) => return context::failed("needs-review clear", "cannot update the table", &e),
     }
-    if let Err(e) = store.clear_attempts(&format!("{key}#{instance}")).await {
-        return context::failed("needs-review clear", "cannot reset the attempt budget", &e);
+    for budget in &budgets {
+        if let Err(e) = store.clear_attempts(budget).await {
+            return context::failed("needs-review clear", "cannot reset the attempt budget", &e);
+        }
     }
     println!("cleared {key} on {instance}: its attempt budget starts again");
     ExitCode::SUCCESS

@@ -325,6 +325,10 @@ pub struct NeedsReview {
     pub instance: String,
     /// The attempt budget that ran out (`clear_attempts` forgets it).
     pub budget_key: String,
+    /// Every attempt budget the alert counts against (its `ROLE:ALERT` one and, for a wildcard
+    /// entry, the entry's): a review clears them all, or the next alert stops again at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budget_keys: Vec<String>,
     /// The alert that hit the limit.
     pub identity: String,
     pub since_ms: EpochMillis,

@@ -466,7 +466,7 @@ impl Engine {
             budgets.push(format!("entry:{runbook}#{instance}"));
         }
         let mut first = None;
-        for budget_key in budgets {
+        for budget_key in budgets.clone() {
             let taken = self
                 .ports
                 .store
@@ -490,6 +490,7 @@ impl Engine {
                         key: key.to_owned(),
                         instance: instance.to_string(),
                         budget_key: budget_key.clone(),
+                        budget_keys: budgets,
                         identity: claim.identity.clone(),
                         since_ms: now,
                         reason: format!("{why} (clear with `selfheal needs-review clear {key} --instance {instance}`)"),
