@@ -11,6 +11,7 @@ pub mod failpoints;
 mod finish;
 mod flow;
 pub mod outcome;
+pub mod phase;
 pub mod ports;
 mod record;
 mod run;

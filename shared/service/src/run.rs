@@ -4,13 +4,11 @@
 use crate::engine::Engine;
 use crate::flow::{Case, Ending};
 use crate::outcome::Outcome;
-use crate::ports::{
-    AnnouncementKind, Claim, ClaimState, CommandRequest, EpochMillis, InvocationStatus,
-    NeedsReview, PortError, Sent,
-};
+use crate::phase::{Fact, PhaseRun, PhaseSpec, Step};
+use crate::ports::{AnnouncementKind, Claim, ClaimState, EpochMillis, NeedsReview, PortError};
 use crate::record::has_live_alarm;
 use crate::script::wrap;
-use crate::verdict::{live_alarm_stop, mode_stop, phase_result, Phase};
+use crate::verdict::{live_alarm_stop, Phase};
 use selfheal_core::{claim_id, Action, InstanceId, RunbookEntry};
 
 /// An attempt budget that ran out: why, and the review item that stops further runs.
@@ -187,7 +185,7 @@ impl Engine {
                 }
             };
             match end.outcome {
-                None => claim.phases_done.push(phase.as_str().to_owned()),
+                None => {}
                 Some(Outcome::Running) => {
                     // The command keeps running on the instance until the next delivery resumes
                     // it: keep its place in the role's lease until then (the redelivery comes
@@ -260,7 +258,9 @@ impl Engine {
             .await
     }
 
-    /// Runs (or resumes) one phase. `outcome: None` means the phase passed.
+    /// Runs (or resumes) one phase: the driver of the sans-IO [`PhaseRun`] machine, which
+    /// decides every step; this only performs them against the ports. `outcome: None` means the
+    /// phase passed.
     async fn run_phase(
         &self,
         case: &Case<'_>,
@@ -274,119 +274,76 @@ impl Engine {
             .single_instance()
             .cloned()
             .ok_or_else(|| PortError::Permanent("no single instance".into()))?;
-        let comment = format!("selfheal {} {phase}", claim_id(&claim.identity));
-        if claim.phase.as_deref() != Some(phase.as_str()) {
-            claim.phase = Some(phase.as_str().to_owned());
-            claim.command_id = None;
-            claim.phase_sent_at_ms = None;
-            claim.state = ClaimState::Running;
-        }
-        let command_id = match claim.command_id.clone() {
-            Some(id) => id,
-            None => {
-                // A crash between SendCommand and saving its id leaves phase_sent_at set: look
-                // for the command by its comment before deciding to send.
-                let found = match claim.phase_sent_at_ms {
-                    Some(since) => self
-                        .ports
-                        .executor
+        let spec = PhaseSpec {
+            phase,
+            instance,
+            document: entry.document.clone(),
+            lines: wrap(phase.as_str(), phase.lines(entry)),
+            execution_timeout_seconds: entry.timeout_seconds,
+            comment: format!("selfheal {} {phase}", claim_id(&claim.identity)),
+            dry_run: case.dry_run,
+            deadline,
+            deadline_margin_ms: i64::try_from(self.settings.deadline_margin.as_millis())
+                .unwrap_or(5_000),
+            poll_initial: self.settings.poll_initial,
+            poll_max: self.settings.poll_max,
+            poll_retries: 3,
+        };
+        let mut run = PhaseRun::new(spec, std::mem::take(claim));
+        let ended = self.drive_phase(&mut run).await;
+        *claim = run.into_claim();
+        ended
+    }
+
+    /// Performs the steps [`PhaseRun`] asks for until it is done.
+    async fn drive_phase(&self, run: &mut PhaseRun) -> Result<PhaseEnd, PortError> {
+        let executor = &self.ports.executor;
+        let mut fact = Fact::Start;
+        loop {
+            fact = match run.step(fact, self.ports.clock.now_ms()) {
+                Step::FindByComment {
+                    comment,
+                    instance,
+                    since,
+                } => Fact::Found(
+                    executor
                         .find_by_comment(&comment, &instance, since)
                         .await
                         .inspect_err(|_| self.ssm_failed("ListCommands"))?,
-                    None => None,
-                };
-                match found {
-                    Some(id) => id,
-                    None => {
-                        // The kill switch is read again before every phase is sent (at most a
-                        // few seconds old): `off` or `dry-run` stops here. A phase already sent
-                        // (its id stored, or found by its comment) is still awaited.
-                        if let Some(stop) = self.stopped_by_mode(case, claim, phase).await {
-                            return Ok(stop);
-                        }
-                        claim.phase_sent_at_ms = Some(self.ports.clock.now_ms());
-                        self.save_claim(claim).await?;
-                        let req = CommandRequest {
-                            instance: instance.clone(),
-                            document: entry.document.clone(),
-                            lines: wrap(phase.as_str(), phase.lines(entry)),
-                            execution_timeout_seconds: entry.timeout_seconds,
-                            comment: comment.clone(),
-                        };
-                        crate::failpoints::failpoint("before-send");
-                        match self
-                            .ports
-                            .executor
-                            .send(&req)
-                            .await
-                            .inspect_err(|_| self.ssm_failed("SendCommand"))?
-                        {
-                            Sent::CommandId(id) => {
-                                crate::failpoints::failpoint("after-send");
-                                id
-                            }
-                            Sent::InvalidInstance(msg) => {
-                                return Ok(PhaseEnd {
-                                    outcome: Some(Outcome::Unresolved),
-                                    ending: Ending {
-                                        reason: format!("SSM cannot reach {instance}: {msg}"),
-                                        failed_phase: Some(phase.as_str().to_owned()),
-                                        ..Ending::default()
-                                    },
-                                });
-                            }
-                        }
+                ),
+                Step::ReadMode => Fact::Mode(self.ports.mode.mode().await),
+                Step::SaveClaim => {
+                    self.save_claim(run.claim_mut()).await?;
+                    Fact::Saved
+                }
+                Step::Send(req) => {
+                    crate::failpoints::failpoint("before-send");
+                    let sent = executor
+                        .send(&req)
+                        .await
+                        .inspect_err(|_| self.ssm_failed("SendCommand"))?;
+                    crate::failpoints::failpoint("after-send");
+                    Fact::Sent(sent)
+                }
+                Step::Poll {
+                    command_id,
+                    instance,
+                } => {
+                    crate::failpoints::failpoint("during-poll");
+                    let polled = executor.poll(&command_id, &instance).await;
+                    if polled.is_err() {
+                        self.ssm_failed("GetCommandInvocation");
                     }
+                    Fact::Polled(polled)
                 }
-            }
-        };
-        if claim.command_id.as_deref() != Some(&command_id) {
-            claim.command_id = Some(command_id.clone());
-            if !claim.command_ids.contains(&command_id) {
-                claim.command_ids.push(command_id.clone());
-            }
-            self.save_claim(claim).await?;
+                Step::Sleep(d) => {
+                    self.ports.clock.sleep(d).await;
+                    Fact::Slept
+                }
+                Step::Done { outcome, ending } => return Ok(PhaseEnd { outcome, ending }),
+                Step::Fail(e) => return Err(e),
+            };
         }
-        let margin = i64::try_from(self.settings.deadline_margin.as_millis()).unwrap_or(5_000);
-        let mut delay = self.settings.poll_initial;
-        let mut errors = 0u32;
-        let inv = loop {
-            if self.ports.clock.now_ms() + margin >= deadline {
-                return Ok(PhaseEnd {
-                    outcome: Some(Outcome::Running),
-                    ending: Ending::because(
-                        "time ran out while polling; the next delivery resumes",
-                    ),
-                });
-            }
-            crate::failpoints::failpoint("during-poll");
-            match self.ports.executor.poll(&command_id, &instance).await {
-                Ok(inv) if inv.status == InvocationStatus::Running => {}
-                Ok(inv) => break inv,
-                Err(PortError::Transient(e)) if errors < 3 => {
-                    errors += 1;
-                    self.ssm_failed("GetCommandInvocation");
-                    tracing::warn!(error = %e, "polling failed; trying again");
-                }
-                Err(e) => {
-                    self.ssm_failed("GetCommandInvocation");
-                    return Err(e);
-                }
-            }
-            self.ports.clock.sleep(delay).await;
-            delay = (delay * 2).min(self.settings.poll_max);
-        };
-        let end = match phase_result(phase, &inv, &instance) {
-            None => PhaseEnd {
-                outcome: None,
-                ending: Ending::default(),
-            },
-            Some((outcome, ending)) => PhaseEnd {
-                outcome: Some(outcome),
-                ending,
-            },
-        };
-        Ok(end)
     }
 
     async fn capacity_wait(
@@ -428,22 +385,6 @@ impl Engine {
             self.ports.chat.announce(&a).await;
         }
         Ok(Outcome::CapacityWait)
-    }
-
-    /// The end of the remediation when the global mode (or the runbook's dry-run) forbids
-    /// sending `phase`; `None` to go on.
-    async fn stopped_by_mode(
-        &self,
-        case: &Case<'_>,
-        claim: &Claim,
-        phase: Phase,
-    ) -> Option<PhaseEnd> {
-        let mode = self.ports.mode.mode().await;
-        let (outcome, ending) = mode_stop(mode, case.dry_run, phase, &claim.phases_done)?;
-        Some(PhaseEnd {
-            outcome: Some(outcome),
-            ending,
-        })
     }
 
     /// Counts one attempt against the alert's budget (`ROLE:ALERT` and instance) and, when a

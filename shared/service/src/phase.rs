@@ -1,0 +1,549 @@
+//! One phase of a remediation on its instance (DESIGN principle 6), as a sans-IO state machine:
+//! it is fed facts (what a port answered, and the time) and answers with the next step the
+//! driver must perform. It never does I/O and never reads a clock, so every path through it —
+//! a crash between send and save, a lost response, the kill switch turning mid-flight, the
+//! deadline — is a plain unit test.
+//!
+//! The protocol, in order, for a phase that has not finished:
+//! 1. a stored command id is polled, never sent again;
+//! 2. with no id but `phase_sent_at_ms` set (a crash between SendCommand and saving its id, or a
+//!    lost SendCommand response), the command is looked for by its comment before anything else;
+//! 3. only then is the mode read: `off`/`dry-run` end it before anything is sent;
+//! 4. `phase_sent_at_ms` is saved, then SendCommand (never retried: this machine's step 2 is the
+//!    only retry), then the id is saved;
+//! 5. the invocation is polled with a doubling delay until it ends, or until the deadline leaves
+//!    only the margin to save state (`Running`: the next delivery resumes at step 1).
+
+use crate::outcome::Outcome;
+use crate::ports::{
+    Claim, ClaimState, CommandRequest, EpochMillis, GlobalMode, Invocation, InvocationStatus,
+    PortError, Sent,
+};
+use crate::verdict::{mode_stop, phase_result, Ending, Phase};
+use selfheal_core::InstanceId;
+use std::time::Duration;
+
+/// What the phase needs to know besides the claim.
+#[derive(Debug, Clone)]
+pub struct PhaseSpec {
+    pub phase: Phase,
+    pub instance: InstanceId,
+    pub document: String,
+    /// The wrapped script ([`crate::script::wrap`]).
+    pub lines: Vec<String>,
+    pub execution_timeout_seconds: u32,
+    /// `selfheal <claim id> <phase>`: how a sent command is found again.
+    pub comment: String,
+    /// The runbook (or global mode at the guards) is dry-run.
+    pub dry_run: bool,
+    pub deadline: EpochMillis,
+    pub deadline_margin_ms: EpochMillis,
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+    /// Transient poll failures tolerated before the record goes back to the queue.
+    pub poll_retries: u32,
+}
+
+/// A fact the driver learned by performing the previous step.
+#[derive(Debug, Clone)]
+pub enum Fact {
+    Start,
+    /// ListCommands by comment: the command id, if one was sent.
+    Found(Option<String>),
+    Mode(GlobalMode),
+    /// The claim was saved.
+    Saved,
+    Sent(Sent),
+    Polled(Result<Invocation, PortError>),
+    Slept,
+}
+
+/// What the driver must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    FindByComment {
+        comment: String,
+        instance: InstanceId,
+        since: EpochMillis,
+    },
+    ReadMode,
+    /// Save [`PhaseRun::claim`] (conditional on its version).
+    SaveClaim,
+    Send(CommandRequest),
+    Poll {
+        command_id: String,
+        instance: InstanceId,
+    },
+    Sleep(Duration),
+    /// The phase ended: `outcome` `None` when it passed, `Running` at the deadline.
+    Done {
+        outcome: Option<Outcome>,
+        ending: Ending,
+    },
+    /// A port failure the record goes back to the queue for.
+    Fail(PortError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Begin,
+    AwaitFound,
+    AwaitMode,
+    AwaitSentAtSaved,
+    AwaitSent,
+    AwaitIdSaved,
+    AwaitPoll,
+    AwaitSleep,
+    Ended,
+}
+
+/// One phase in flight. Create with [`PhaseRun::new`], feed [`Fact::Start`], then each fact the
+/// returned step produced, until [`Step::Done`] or [`Step::Fail`].
+#[derive(Debug)]
+pub struct PhaseRun {
+    spec: PhaseSpec,
+    claim: Claim,
+    state: State,
+    delay: Duration,
+    poll_errors: u32,
+}
+
+impl PhaseRun {
+    pub fn new(spec: PhaseSpec, claim: Claim) -> Self {
+        let delay = spec.poll_initial;
+        Self {
+            spec,
+            claim,
+            state: State::Begin,
+            delay,
+            poll_errors: 0,
+        }
+    }
+
+    /// The claim as this phase has changed it (what [`Step::SaveClaim`] saves).
+    pub fn claim(&self) -> &Claim {
+        &self.claim
+    }
+
+    pub fn claim_mut(&mut self) -> &mut Claim {
+        &mut self.claim
+    }
+
+    pub fn into_claim(self) -> Claim {
+        self.claim
+    }
+
+    /// The next step, given what the previous one produced and the time now.
+    pub fn step(&mut self, fact: Fact, now: EpochMillis) -> Step {
+        match (self.state, fact) {
+            (State::Begin, Fact::Start) => self.begin(now),
+            (State::AwaitFound, Fact::Found(Some(id))) => self.record_id(id),
+            (State::AwaitFound, Fact::Found(None)) => self.read_mode(),
+            (State::AwaitMode, Fact::Mode(mode)) => {
+                let done = self.claim.phases_done.clone();
+                match mode_stop(mode, self.spec.dry_run, self.spec.phase, &done) {
+                    Some((outcome, ending)) => self.done(Some(outcome), ending),
+                    None => {
+                        self.claim.phase_sent_at_ms = Some(now);
+                        self.state = State::AwaitSentAtSaved;
+                        Step::SaveClaim
+                    }
+                }
+            }
+            (State::AwaitSentAtSaved, Fact::Saved) => {
+                self.state = State::AwaitSent;
+                Step::Send(CommandRequest {
+                    instance: self.spec.instance.clone(),
+                    document: self.spec.document.clone(),
+                    lines: self.spec.lines.clone(),
+                    execution_timeout_seconds: self.spec.execution_timeout_seconds,
+                    comment: self.spec.comment.clone(),
+                })
+            }
+            (State::AwaitSent, Fact::Sent(Sent::CommandId(id))) => self.record_id(id),
+            (State::AwaitSent, Fact::Sent(Sent::InvalidInstance(msg))) => {
+                let ending = Ending {
+                    reason: format!("SSM cannot reach {}: {msg}", self.spec.instance),
+                    failed_phase: Some(self.spec.phase.as_str().to_owned()),
+                    ..Ending::default()
+                };
+                self.done(Some(Outcome::Unresolved), ending)
+            }
+            (State::AwaitIdSaved, Fact::Saved) | (State::AwaitSleep, Fact::Slept) => {
+                self.poll_or_stop(now)
+            }
+            (State::AwaitPoll, Fact::Polled(Ok(inv)))
+                if inv.status == InvocationStatus::Running =>
+            {
+                self.sleep()
+            }
+            (State::AwaitPoll, Fact::Polled(Ok(inv))) => {
+                match phase_result(self.spec.phase, &inv, &self.spec.instance) {
+                    None => {
+                        self.claim
+                            .phases_done
+                            .push(self.spec.phase.as_str().to_owned());
+                        self.done(None, Ending::default())
+                    }
+                    Some((outcome, ending)) => self.done(Some(outcome), ending),
+                }
+            }
+            (State::AwaitPoll, Fact::Polled(Err(PortError::Transient(e))))
+                if self.poll_errors < self.spec.poll_retries =>
+            {
+                self.poll_errors += 1;
+                tracing::warn!(error = %e, "polling failed; trying again");
+                self.sleep()
+            }
+            (State::AwaitPoll, Fact::Polled(Err(e))) => {
+                self.state = State::Ended;
+                Step::Fail(e)
+            }
+            (state, fact) => {
+                self.state = State::Ended;
+                Step::Fail(PortError::Permanent(format!(
+                    "phase machine: fact {fact:?} does not fit state {state:?}"
+                )))
+            }
+        }
+    }
+
+    fn begin(&mut self, _now: EpochMillis) -> Step {
+        let phase = self.spec.phase.as_str();
+        if self.claim.phase.as_deref() != Some(phase) {
+            self.claim.phase = Some(phase.to_owned());
+            self.claim.command_id = None;
+            self.claim.phase_sent_at_ms = None;
+            self.claim.state = ClaimState::Running;
+        }
+        if self.claim.command_id.is_some() {
+            // Sent before and its id saved: never send again, read it.
+            self.state = State::AwaitIdSaved;
+            return self.step(Fact::Saved, _now);
+        }
+        match self.claim.phase_sent_at_ms {
+            // A crash between SendCommand and saving its id (or a lost response): find the
+            // command by its comment before deciding anything else.
+            Some(since) => {
+                self.state = State::AwaitFound;
+                Step::FindByComment {
+                    comment: self.spec.comment.clone(),
+                    instance: self.spec.instance.clone(),
+                    since,
+                }
+            }
+            None => self.read_mode(),
+        }
+    }
+
+    fn read_mode(&mut self) -> Step {
+        self.state = State::AwaitMode;
+        Step::ReadMode
+    }
+
+    fn record_id(&mut self, id: String) -> Step {
+        if !self.claim.command_ids.contains(&id) {
+            self.claim.command_ids.push(id.clone());
+        }
+        self.claim.command_id = Some(id);
+        self.state = State::AwaitIdSaved;
+        Step::SaveClaim
+    }
+
+    fn poll_or_stop(&mut self, now: EpochMillis) -> Step {
+        if now + self.spec.deadline_margin_ms >= self.spec.deadline {
+            return self.done(
+                Some(Outcome::Running),
+                Ending::because("time ran out while polling; the next delivery resumes"),
+            );
+        }
+        let Some(command_id) = self.claim.command_id.clone() else {
+            self.state = State::Ended;
+            return Step::Fail(PortError::Permanent(
+                "phase machine: polling without a command id".into(),
+            ));
+        };
+        self.state = State::AwaitPoll;
+        Step::Poll {
+            command_id,
+            instance: self.spec.instance.clone(),
+        }
+    }
+
+    fn sleep(&mut self) -> Step {
+        let d = self.delay;
+        self.delay = (self.delay * 2).min(self.spec.poll_max);
+        self.state = State::AwaitSleep;
+        Step::Sleep(d)
+    }
+
+    fn done(&mut self, outcome: Option<Outcome>, ending: Ending) -> Step {
+        self.state = State::Ended;
+        Step::Done { outcome, ending }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: EpochMillis = 1_800_000_000_000;
+
+    fn spec(phase: Phase) -> PhaseSpec {
+        PhaseSpec {
+            phase,
+            instance: InstanceId::parse("i-0123456789abcdef0").expect("id"),
+            document: "AWS-RunShellScript".into(),
+            lines: vec!["command eval 'true'".into()],
+            execution_timeout_seconds: 120,
+            comment: format!("selfheal abc {phase}"),
+            dry_run: false,
+            deadline: T0 + 60_000,
+            deadline_margin_ms: 5_000,
+            poll_initial: Duration::from_millis(250),
+            poll_max: Duration::from_secs(5),
+            poll_retries: 3,
+        }
+    }
+
+    fn claim() -> Claim {
+        Claim {
+            identity: "x".into(),
+            version: 1,
+            ..Claim::default()
+        }
+    }
+
+    fn inv(status: InvocationStatus, code: Option<i32>) -> Invocation {
+        Invocation {
+            status,
+            exit_code: code,
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+
+    /// Drives a machine with `answers` (one per step after Start); returns every step.
+    fn drive(run: &mut PhaseRun, answers: Vec<Fact>) -> Vec<Step> {
+        let mut steps = vec![run.step(Fact::Start, T0)];
+        for (i, fact) in answers.into_iter().enumerate() {
+            steps.push(run.step(fact, T0 + 1_000 * (i as i64 + 1)));
+        }
+        steps
+    }
+
+    fn sends(steps: &[Step]) -> usize {
+        steps.iter().filter(|s| matches!(s, Step::Send(_))).count()
+    }
+
+    #[test]
+    fn a_fresh_phase_reads_the_mode_saves_sends_saves_and_polls() {
+        let mut run = PhaseRun::new(spec(Phase::Commands), claim());
+        let steps = drive(
+            &mut run,
+            vec![
+                Fact::Mode(GlobalMode::Enforce),
+                Fact::Saved,
+                Fact::Sent(Sent::CommandId("c1".into())),
+                Fact::Saved,
+                Fact::Polled(Ok(inv(InvocationStatus::Running, None))),
+                Fact::Slept,
+                Fact::Polled(Ok(inv(InvocationStatus::Success, Some(0)))),
+            ],
+        );
+        assert_eq!(steps[0], Step::ReadMode);
+        assert_eq!(steps[1], Step::SaveClaim, "sent-at saved before sending");
+        assert!(matches!(steps[2], Step::Send(_)));
+        assert_eq!(steps[3], Step::SaveClaim, "the id saved right after");
+        assert!(matches!(steps[4], Step::Poll { .. }));
+        assert_eq!(steps[5], Step::Sleep(Duration::from_millis(250)));
+        assert!(matches!(steps[7], Step::Done { outcome: None, .. }));
+        let c = run.into_claim();
+        assert_eq!(c.command_ids, vec!["c1".to_owned()]);
+        assert_eq!(c.phases_done, vec!["commands".to_owned()]);
+        assert_eq!(c.phase_sent_at_ms, Some(T0 + 1_000));
+    }
+
+    #[test]
+    fn a_stored_command_id_is_polled_never_sent_again() {
+        let mut c = claim();
+        c.phase = Some("commands".into());
+        c.command_id = Some("c1".into());
+        c.phase_sent_at_ms = Some(T0 - 1);
+        let mut run = PhaseRun::new(spec(Phase::Commands), c);
+        let first = run.step(Fact::Start, T0);
+        assert!(matches!(first, Step::Poll { ref command_id, .. } if command_id == "c1"));
+    }
+
+    #[test]
+    fn after_a_crash_between_send_and_save_the_comment_is_looked_up_before_the_mode() {
+        for (found, mode) in [
+            (Some("c9".to_owned()), GlobalMode::Off),
+            (None, GlobalMode::Enforce),
+            (None, GlobalMode::Off),
+        ] {
+            let mut c = claim();
+            c.phase = Some("commands".into());
+            c.phase_sent_at_ms = Some(T0 - 10);
+            let mut run = PhaseRun::new(spec(Phase::Commands), c);
+            let first = run.step(Fact::Start, T0);
+            assert!(
+                matches!(first, Step::FindByComment { since, .. } if since == T0 - 10),
+                "{first:?}"
+            );
+            let next = run.step(Fact::Found(found.clone()), T0 + 1);
+            match (found, mode) {
+                // Found: it was sent; it is awaited whatever the mode is now.
+                (Some(_), _) => assert_eq!(next, Step::SaveClaim),
+                (None, mode) => {
+                    assert_eq!(next, Step::ReadMode);
+                    let after = run.step(Fact::Mode(mode), T0 + 2);
+                    if mode == GlobalMode::Off {
+                        assert!(matches!(
+                            after,
+                            Step::Done {
+                                outcome: Some(Outcome::Killed),
+                                ..
+                            }
+                        ));
+                    } else {
+                        assert_eq!(after, Step::SaveClaim);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_kill_switch_and_dry_run_stop_before_any_send() {
+        for (mode, dry, want) in [
+            (GlobalMode::Off, false, Outcome::Killed),
+            (GlobalMode::DryRun, false, Outcome::DryRun),
+            (GlobalMode::Enforce, true, Outcome::DryRun),
+        ] {
+            let mut s = spec(Phase::Verify);
+            s.dry_run = dry;
+            let mut c = claim();
+            c.phases_done = vec!["precheck".into(), "commands".into()];
+            let mut run = PhaseRun::new(s, c);
+            let steps = drive(&mut run, vec![Fact::Mode(mode)]);
+            assert_eq!(sends(&steps), 0);
+            match &steps[1] {
+                Step::Done {
+                    outcome: Some(o),
+                    ending,
+                } => {
+                    assert_eq!(*o, want);
+                    assert!(ending
+                        .reason
+                        .contains("phases that ran: precheck, commands"));
+                    assert_eq!(ending.failed_phase.as_deref(), Some("verify"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_deadline_hands_back_running_with_the_id_saved() {
+        let mut s = spec(Phase::Commands);
+        s.deadline = T0 + 4_000; // inside the margin at once
+        let mut run = PhaseRun::new(s, claim());
+        let steps = drive(
+            &mut run,
+            vec![
+                Fact::Mode(GlobalMode::Enforce),
+                Fact::Saved,
+                Fact::Sent(Sent::CommandId("c1".into())),
+                Fact::Saved,
+            ],
+        );
+        assert!(matches!(
+            steps.last(),
+            Some(Step::Done {
+                outcome: Some(Outcome::Running),
+                ..
+            })
+        ));
+        assert_eq!(run.claim().command_id.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn poll_failures_are_retried_three_times_then_fail() {
+        let mut c = claim();
+        c.phase = Some("commands".into());
+        c.command_id = Some("c1".into());
+        let mut run = PhaseRun::new(spec(Phase::Commands), c);
+        let mut step = run.step(Fact::Start, T0);
+        let mut sleeps = 0;
+        for i in 0..10 {
+            step = match step {
+                Step::Poll { .. } => run.step(
+                    Fact::Polled(Err(PortError::Transient("throttled".into()))),
+                    T0 + i,
+                ),
+                Step::Sleep(_) => {
+                    sleeps += 1;
+                    run.step(Fact::Slept, T0 + i)
+                }
+                other => {
+                    assert!(
+                        matches!(other, Step::Fail(PortError::Transient(_))),
+                        "{other:?}"
+                    );
+                    break;
+                }
+            };
+        }
+        assert_eq!(sleeps, 3);
+    }
+
+    #[test]
+    fn an_unmanaged_instance_is_unresolved_and_a_bad_result_never_heals() {
+        let mut run = PhaseRun::new(spec(Phase::Precheck), claim());
+        let steps = drive(
+            &mut run,
+            vec![
+                Fact::Mode(GlobalMode::Enforce),
+                Fact::Saved,
+                Fact::Sent(Sent::InvalidInstance("InvalidInstanceId".into())),
+            ],
+        );
+        assert!(matches!(
+            steps.last(),
+            Some(Step::Done {
+                outcome: Some(Outcome::Unresolved),
+                ..
+            })
+        ));
+        let mut run = PhaseRun::new(spec(Phase::Commands), claim());
+        let steps = drive(
+            &mut run,
+            vec![
+                Fact::Mode(GlobalMode::Enforce),
+                Fact::Saved,
+                Fact::Sent(Sent::CommandId("c1".into())),
+                Fact::Saved,
+                Fact::Polled(Ok(inv(InvocationStatus::Unknown, Some(0)))),
+            ],
+        );
+        assert!(matches!(
+            steps.last(),
+            Some(Step::Done {
+                outcome: Some(Outcome::Failed),
+                ..
+            })
+        ));
+        assert!(run.claim().phases_done.is_empty());
+    }
+
+    #[test]
+    fn a_fact_out_of_order_fails_closed() {
+        let mut run = PhaseRun::new(spec(Phase::Commands), claim());
+        let first = run.step(Fact::Start, T0);
+        assert_eq!(first, Step::ReadMode);
+        // A SendCommand answer while the machine waits for the mode: never a send or success.
+        let next = run.step(Fact::Sent(Sent::CommandId("c1".into())), T0);
+        assert!(matches!(next, Step::Fail(PortError::Permanent(_))));
+    }
+}
