@@ -3,12 +3,14 @@
 //! Each seed builds a fleet (6 instances in 2 roles), a runbook map (exact keys, `ROLE:*`
 //! wildcards with `max_attempts: 1`, a dry-run entry), 10–30 alerts delivered 1–3 times, and
 //! world events (kill switch flips, silences, role tag changes, alarms recovering, commands that
-//! fail, run long or time out); 2–4 workers run the real `Engine::process_batch` over
+//! fail, run long or time out), and people answering approval requests (Run, Skip, twice, too
+//! late, never, a press recorded but never queued, forged presses); 2–4 workers run the real `Engine::process_batch` over
 //! fault-injecting wrappers of the in-memory fakes (at every port call: fail before or after the
 //! effect, delay, possibly past the deadline, or crash the worker), fed by a simulated SQS queue
 //! (visibility timeouts, receive counts, receipt handles, DLQ after 5 receives, duplicates and
 //! reordering), all on simulated time in one thread, so a seed fully determines the run. After
-//! the faulty part, a fault-free drain runs until the queue (and the DLQ, redriven) is empty.
+//! the faulty part, a fault-free drain runs until the queue (and the DLQ, redriven) is empty and
+//! no approval request is open (a scheduled invocation every 5 minutes ends expired ones).
 //! Then `sim::check` checks over the whole trace:
 //!
 //! 1. at most one SendCommand per alert identity and phase;
@@ -22,7 +24,9 @@
 //!    drains;
 //! 7. no phase for a recovery or for an alarm that does not watch the instance named;
 //! 8. never more remediations started (first phase sent) within an hour than the fleet cap;
-//! 9. `commands` only just after a passing precheck and live alarm re-check.
+//! 9. `commands` only just after a passing precheck and live alarm re-check;
+//! 10. for a runbook in mode `approve`: `commands` only after a valid Run press, and a request
+//!     nobody answered ends `expired` (every request ends: invariants 3 and 6).
 //!
 //! - `cargo test --workspace --features selfheal/failpoints --test simulation` runs 10,000 seeds;
 //! - `SELFHEAL_SIM_SEEDS=1000000` runs more (`SELFHEAL_SIM_FIRST=n` starts at seed n);

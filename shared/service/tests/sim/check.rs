@@ -16,7 +16,7 @@ pub const FLEET_SLACK_MS: EpochMillis = 300_000;
 /// How old a passing precheck or live alarm re-check may be when `commands` is sent.
 pub const CHECK_AGE_MS: EpochMillis = 600_000;
 
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     "the engine does not panic",
     "at most one SendCommand per identity and phase",
     "no phase sent after a global off/dry-run was visible",
@@ -27,6 +27,7 @@ pub const NAMES: [&str; 10] = [
     "no phase for an alert whose alarm does not watch the instance it names",
     "never more than the fleet cap started per hour",
     "commands only just after a passing precheck and live alarm re-check",
+    "approvals: commands only after a valid Run press; an unanswered request expires",
 ];
 
 fn at(t: EpochMillis) -> String {
@@ -63,9 +64,6 @@ impl Ident<'_> {
     }
     fn row(&self) -> Option<&HistoryRecord> {
         self.rows.iter().find(|r| !provisional(&r.outcome))
-    }
-    fn first_send(&self) -> Option<EpochMillis> {
-        self.sends.iter().map(|s| s.t).min()
     }
 }
 
@@ -128,7 +126,26 @@ pub fn all(sim: &Sim) -> Vec<Violation> {
     capacity(sim, &ids, &mut v);
     bound_alarms(sim, &ids, &mut v);
     checked_before_acting(sim, &log, &ids, &mut v);
+    approvals(sim, &ids, &mut v);
     v
+}
+
+/// When a valid Run was pressed for `identity` (recorded, queued, before expiry), if ever.
+fn valid_run_at(sim: &Sim, identity: &str) -> Option<EpochMillis> {
+    sim.human
+        .presses
+        .iter()
+        .filter(|p| p.identity == identity && p.valid_run())
+        .map(|p| p.at)
+        .min()
+}
+
+fn approve_mode(sim: &Sim, id: &Ident<'_>) -> bool {
+    key_of(sim, id).is_some_and(|(_, rb, _)| {
+        sim.runbooks
+            .get(&rb)
+            .is_some_and(|e| e.mode == selfheal_core::Mode::Approve)
+    })
 }
 
 /// 1. At most one SendCommand per identity and phase.
@@ -138,9 +155,12 @@ fn once_per_phase(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
         for s in &id.sends {
             per.entry(s.comment.as_str()).or_default().push(s);
         }
+        // After Run, the precheck runs again (every guard applies again).
+        let rerun = valid_run_at(sim, id.identity).is_some();
         for (comment, list) in per {
-            if list.len() > 1 {
-                let phase = comment.rsplit(' ').next().unwrap_or("?");
+            let phase = comment.rsplit(' ').next().unwrap_or("?");
+            let allowed = if rerun && phase == "precheck" { 2 } else { 1 };
+            if list.len() > allowed {
                 v.push(Violation {
                     inv: 1,
                     kind: "double send",
@@ -462,7 +482,11 @@ fn capacity(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     }
     let mut spans: Vec<Span> = Vec::new();
     for id in ids {
-        let Some(start) = id.first_send() else {
+        // A request awaiting approval holds no lease: an approved remediation is in flight
+        // from the Run press on.
+        let since = valid_run_at(sim, id.identity).unwrap_or(EpochMillis::MIN);
+        let sends: Vec<&SendLog> = id.sends.iter().copied().filter(|s| s.t >= since).collect();
+        let Some(start) = sends.iter().map(|s| s.t).min() else {
             continue;
         };
         let Some((key, rb, _)) = key_of(sim, id) else {
@@ -477,13 +501,13 @@ fn capacity(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
         }
         let role = key.split(':').next().unwrap_or_default().to_owned();
         // In flight from its first phase sent to the end of its last one on the instance.
-        let end = id.sends.iter().map(|s| s.done_at).max().unwrap_or(start);
+        let end = sends.iter().map(|s| s.done_at).max().unwrap_or(start);
         spans.push(Span {
             alert: id.alert,
             role,
             start,
             end,
-            runs: id.sends.iter().map(|s| (s.t, s.done_at)).collect(),
+            runs: sends.iter().map(|s| (s.t, s.done_at)).collect(),
         });
     }
     for s in &spans {
@@ -639,6 +663,64 @@ fn checked_before_acting(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Vi
                     kind: "no live alarm check",
                     text: format!("{who}: commands sent at {} with no live re-check of {alarm}", at(cmd.t)),
                 }),
+            }
+        }
+    }
+}
+
+/// 10. For a runbook in mode `approve`: `commands` only after a valid Run press (recorded, queued,
+/// pressed before expiry), and a request nobody answered ends `expired`.
+fn approvals(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
+    for id in ids {
+        if !approve_mode(sim, id) {
+            continue;
+        }
+        let who = describe(sim, id);
+        let presses: Vec<String> = sim
+            .human
+            .presses
+            .iter()
+            .filter(|p| p.identity == id.identity)
+            .map(|p| {
+                format!(
+                    "{:?} at {}{}",
+                    p.kind,
+                    at(p.at),
+                    if p.refused { " (refused)" } else { "" }
+                )
+            })
+            .collect();
+        let run_at = valid_run_at(sim, id.identity);
+        if let Some(cmd) = id.phase_sends("commands").first() {
+            if run_at.is_none_or(|t| t > cmd.t) {
+                v.push(Violation {
+                    inv: 10,
+                    kind: "commands without a valid Run",
+                    text: format!(
+                        "{who}: commands sent at {} by {}; presses: {presses:?}",
+                        at(cmd.t),
+                        cmd.worker
+                    ),
+                });
+            }
+        }
+        let answered = sim
+            .human
+            .presses
+            .iter()
+            .any(|p| p.identity == id.identity && !p.refused);
+        if sim.human.requests.contains_key(id.identity) && !answered {
+            if let Some(r) = id.row() {
+                if r.outcome != "expired" {
+                    v.push(Violation {
+                        inv: 10,
+                        kind: "unanswered request not expired",
+                        text: format!(
+                            "{who}: nobody answered the request (presses: {presses:?}) but it ended {} ({})",
+                            r.outcome, r.reason
+                        ),
+                    });
+                }
             }
         }
     }

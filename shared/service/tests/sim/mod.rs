@@ -2,6 +2,7 @@
 //! wrappers of the in-memory fakes, fed by a simulated SQS queue, on simulated time, while the
 //! world changes around them. A seed fully determines a run.
 
+pub mod approvals;
 pub mod check;
 pub mod exec;
 pub mod faults;
@@ -19,7 +20,7 @@ use selfheal_service::fakes::{
     CommandPlan, FakeAlarms, FakeExecutor, FakeMode, FakeStore, FakeTags, Recorder,
 };
 use selfheal_service::ports::{EpochMillis, GlobalMode};
-use selfheal_service::{Engine, EngineSettings, Outcome, Ports, RecordResult};
+use selfheal_service::{Engine, EngineSettings, InboundRecord, Outcome, Ports, RecordResult};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -35,6 +36,8 @@ pub const T0: EpochMillis = 1_795_403_000_000;
 const DRAIN_LIMIT_MS: EpochMillis = 48 * 3_600_000;
 const MAX_STEPS: u64 = 2_000_000;
 const MAX_REDRIVES: u32 = 30;
+/// The scheduled invocation that ends unanswered approval requests.
+const TICK_MS: EpochMillis = 300_000;
 
 #[derive(Debug, Clone)]
 pub struct Violation {
@@ -134,6 +137,9 @@ pub struct Sim {
     pub stats: Stats,
     pub violations: Vec<Violation>,
     pub fault_end: EpochMillis,
+    pub human: approvals::Human,
+    /// The next scheduled invocation (every 5 minutes, as the stack's schedule).
+    next_tick: EpochMillis,
 }
 
 impl Sim {
@@ -245,6 +251,8 @@ impl Sim {
             alarm_ok: HashMap::new(),
             stats,
             violations,
+            human: approvals::Human::new(master.fork()),
+            next_tick: T0 + TICK_MS,
         };
         for idx in 0..sim.cfg.workers {
             let (gate, engine) = sim.engine_for(idx, 0);
@@ -366,6 +374,27 @@ impl Sim {
                     self.crash(w, "the invocation timed out (Lambda stops it)");
                 }
             }
+            {
+                let alerts = &self.alerts;
+                self.human.watch(&self.world.chat, now, |id| {
+                    alerts.iter().position(|a| a.identity == id).unwrap_or(0)
+                });
+            }
+            for line in self
+                .human
+                .press_due(now, &self.world.store, &mut self.queue)
+            {
+                self.fx.note(|| line);
+            }
+            if now >= self.next_tick {
+                self.next_tick = now + TICK_MS;
+                if let Some(w) = (0..self.workers.len()).find(|&w| {
+                    self.workers[w].busy.is_none() && self.workers[w].available_at <= now
+                }) {
+                    self.start_batch(w, Vec::new(), Vec::new(), now);
+                    continue;
+                }
+            }
             while self.next_pub < self.pubs.len() && self.pubs[self.next_pub].0 <= now {
                 let (_, k, c) = self.pubs[self.next_pub];
                 self.next_pub += 1;
@@ -388,8 +417,19 @@ impl Sim {
                 continue;
             }
             let idle = self.workers.iter().all(|w| w.busy.is_none());
-            if draining && self.next_pub >= self.pubs.len() && self.queue.msgs.is_empty() && idle {
+            let settled = draining
+                && self.next_pub >= self.pubs.len()
+                && self.queue.msgs.is_empty()
+                && idle
+                && !self.human.pending();
+            // Requests still awaiting an answer keep the drain going (the scheduled invocation
+            // ends them), at most an hour past their expiry.
+            let open = if settled { self.awaiting() } else { None };
+            if settled && open.is_none_or(|exp| now > exp + 3_600_000) {
                 if self.queue.dlq.is_empty() {
+                    if open.is_some() {
+                        self.stuck("approval request(s) still open an hour after they expired");
+                    }
                     break;
                 }
                 if self.stats.redrives >= MAX_REDRIVES {
@@ -415,6 +455,10 @@ impl Sim {
             }
             if !draining {
                 next.push(self.fault_end);
+            }
+            next.extend(self.human.next_at());
+            if !draining || open.is_some() {
+                next.push(self.next_tick);
             }
             match next.into_iter().filter(|t| *t > now).min() {
                 Some(t) if t <= self.fault_end + DRAIN_LIMIT_MS => self.core.advance_to(t),
@@ -515,31 +559,58 @@ impl Sim {
                 .into_iter()
                 .map(|(rc, r, k)| (rc, r.message_id, k))
                 .collect();
-            let worker = &mut self.workers[w];
-            let name = worker.gate.name.clone();
-            let list: Vec<String> = records
-                .iter()
-                .map(|r| format!("{} (receive {})", r.message_id, r.receive_count))
-                .collect();
-            self.fx
-                .note(|| format!("{name} receives [{}]", list.join(", ")));
-            let engine = worker.engine.clone();
-            let deadline = now + self.cfg.budget_ms;
-            let fut: BatchFuture =
-                Box::pin(async move { engine.process_batch(records, deadline).await });
-            let tid = self.next_task;
-            self.next_task += 1;
-            self.tasks.insert(tid, fut);
-            worker.busy = Some(Busy {
-                task: tid,
-                kill_at: now + self.cfg.lambda_timeout_ms,
-                receipts,
-            });
-            self.stats.batches += 1;
-            self.ready.push(tid);
+            self.start_batch(w, records, receipts, now);
             started = true;
         }
         started
+    }
+
+    /// Worker `w` starts one invocation with `records` (none: the scheduled invocation).
+    fn start_batch(
+        &mut self,
+        w: usize,
+        records: Vec<InboundRecord>,
+        receipts: Vec<(Receipt, String, usize)>,
+        now: EpochMillis,
+    ) {
+        let worker = &mut self.workers[w];
+        let name = worker.gate.name.clone();
+        let list: Vec<String> = records
+            .iter()
+            .map(|r| format!("{} (receive {})", r.message_id, r.receive_count))
+            .collect();
+        self.fx.note(|| {
+            if list.is_empty() {
+                format!("{name} runs the scheduled invocation")
+            } else {
+                format!("{name} receives [{}]", list.join(", "))
+            }
+        });
+        let engine = worker.engine.clone();
+        let deadline = now + self.cfg.budget_ms;
+        let fut: BatchFuture =
+            Box::pin(async move { engine.process_batch(records, deadline).await });
+        let tid = self.next_task;
+        self.next_task += 1;
+        self.tasks.insert(tid, fut);
+        worker.busy = Some(Busy {
+            task: tid,
+            kill_at: now + self.cfg.lambda_timeout_ms,
+            receipts,
+        });
+        self.stats.batches += 1;
+        self.ready.push(tid);
+    }
+
+    /// Approval requests still open (claims awaiting approval), with the latest expiry.
+    fn awaiting(&self) -> Option<EpochMillis> {
+        self.alerts
+            .iter()
+            .filter(|a| a.name == workload::APPROVE_NAME)
+            .filter_map(|a| self.world.store.claim_of(&a.identity))
+            .filter(|c| c.state == selfheal_service::ports::ClaimState::AwaitingApproval)
+            .map(|c| c.approval_expires_at_ms.unwrap_or(0))
+            .max()
     }
 
     fn poll_task(&mut self, tid: u64) {

@@ -12,11 +12,15 @@ use std::sync::{Arc, Mutex};
 
 pub const INSTANCES: usize = 6;
 pub const ROLES: [&str; 2] = ["api", "web"];
-/// Alert names per role: an exact key, wildcard-only names, and (web) a runbook in mode dry-run.
-pub const NAMES: [[&str; 3]; 2] = [
-    ["nginx_down", "disk_full", "queue_stuck"],
-    ["app_down", "cpu_high", "dry"],
+/// Alert names per role: exact keys, wildcard-only names, a runbook in mode dry-run (web) and
+/// one in mode approve (api).
+pub const NAMES: [[&str; 4]; 2] = [
+    ["nginx_down", "disk_full", "queue_stuck", "db_slow"],
+    ["app_down", "cpu_high", "dry", "mem_leak"],
 ];
+/// The alert whose runbook is in mode `approve`, and who may approve it.
+pub const APPROVE_NAME: &str = "db_slow";
+pub const APPROVER: &str = "U0SIMOPS1";
 
 pub fn instance(i: usize) -> String {
     format!("i-{:08x}", i + 1)
@@ -94,7 +98,9 @@ pub fn runbooks(cfg: &Config) -> Arc<RunbookMap> {
   "api:*": {{"commands": ["systemctl restart app"], "verify": ["true"], "max_attempts": 1, "window_minutes": 10080, "max_concurrent": {api}}},
   "web:app_down": {{"precheck": ["true"], "commands": ["systemctl restart app"], "max_attempts": {exact}, "window_minutes": 10080, "max_concurrent": {web}}},
   "web:*": {{"precheck": ["true"], "commands": ["systemctl restart web"], "verify": ["true"], "max_attempts": 1, "window_minutes": 10080, "max_concurrent": {web}}},
-  "web:dry": {{"mode": "dry-run", "precheck": ["true"], "commands": ["echo would"], "max_concurrent": {web}}}
+  "web:dry": {{"mode": "dry-run", "precheck": ["true"], "commands": ["echo would"], "max_concurrent": {web}}},
+  "api:db_slow": {{"mode": "approve", "precheck": ["pg_isready"], "commands": ["systemctl restart pgbouncer"], "verify": ["true"],
+      "approvers": ["{APPROVER}"], "max_attempts": {exact}, "window_minutes": 10080, "max_concurrent": {api}}}
 }}"#
     );
     Arc::new(
