@@ -54,6 +54,8 @@ pub struct Human {
     pub presses: Vec<Press>,
     /// Requests seen (identity → when requested), answered or not.
     pub requests: HashMap<String, (EpochMillis, EpochMillis)>,
+    /// Set when a request was seen since the harness last looked.
+    pub new_requests: bool,
 }
 
 impl Human {
@@ -63,6 +65,7 @@ impl Human {
             seen: 0,
             presses: Vec::new(),
             requests: HashMap::new(),
+            new_requests: false,
         }
     }
 
@@ -86,6 +89,7 @@ impl Human {
             }
             self.requests
                 .insert(b.identity.clone(), (b.requested_at_ms, b.expires_at_ms));
+            self.new_requests = true;
             if self.rng.chance(150) {
                 continue; // nobody answers
             }

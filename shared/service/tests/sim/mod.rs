@@ -140,6 +140,7 @@ pub struct Sim {
     pub human: approvals::Human,
     /// The next scheduled invocation (every 5 minutes, as the stack's schedule).
     next_tick: EpochMillis,
+    ticks: bool,
 }
 
 impl Sim {
@@ -253,6 +254,7 @@ impl Sim {
             violations,
             human: approvals::Human::new(master.fork()),
             next_tick: T0 + TICK_MS,
+            ticks: true,
         };
         for idx in 0..sim.cfg.workers {
             let (gate, engine) = sim.engine_for(idx, 0);
@@ -386,9 +388,16 @@ impl Sim {
             {
                 self.fx.note(|| line);
             }
-            if now >= self.next_tick {
+            if self.human.new_requests {
+                self.human.new_requests = false;
+                self.ticks = true;
+            }
+            if self.ticks && now >= self.next_tick {
                 self.next_tick = now + TICK_MS;
-                if let Some(w) = (0..self.workers.len()).find(|&w| {
+                // Once draining, the schedule matters only while a request is open.
+                if draining && !self.requests_open() {
+                    self.ticks = false;
+                } else if let Some(w) = (0..self.workers.len()).find(|&w| {
                     self.workers[w].busy.is_none() && self.workers[w].available_at <= now
                 }) {
                     self.start_batch(w, Vec::new(), Vec::new(), now);
@@ -457,7 +466,7 @@ impl Sim {
                 next.push(self.fault_end);
             }
             next.extend(self.human.next_at());
-            if !draining || open.is_some() {
+            if self.ticks {
                 next.push(self.next_tick);
             }
             match next.into_iter().filter(|t| *t > now).min() {
@@ -600,6 +609,16 @@ impl Sim {
         });
         self.stats.batches += 1;
         self.ready.push(tid);
+    }
+
+    /// Whether an approval request seen in chat is still open.
+    fn requests_open(&self) -> bool {
+        self.human.requests.keys().any(|id| {
+            self.world
+                .store
+                .claim_of(id)
+                .is_some_and(|c| c.state == selfheal_service::ports::ClaimState::AwaitingApproval)
+        })
     }
 
     /// Approval requests still open (claims awaiting approval), with the latest expiry.
