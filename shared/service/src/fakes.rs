@@ -156,6 +156,19 @@ impl FakeExecutor {
     }
 }
 
+/// SSM keeps at most this many characters of a command's `Comment`.
+pub const COMMENT_MAX_CHARS: usize = 100;
+/// A command requested this long before `since` is still found by its comment (clock skew).
+pub const FIND_SKEW_MS: EpochMillis = 5_000;
+
+/// The comment as SSM stores it (its first [`COMMENT_MAX_CHARS`] characters).
+fn ssm_comment(comment: &str) -> &str {
+    comment
+        .char_indices()
+        .nth(COMMENT_MAX_CHARS)
+        .map_or(comment, |(i, _)| &comment[..i])
+}
+
 fn take_one(counter: &AtomicU32) -> bool {
     counter
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -211,9 +224,14 @@ impl Executor for FakeExecutor {
             });
         };
         if &r.instance != instance {
-            return Err(PortError::Permanent(
-                "InvalidInstanceId for this command".into(),
-            ));
+            // SSM answers `InvocationDoesNotExist` for an instance the command was not sent to,
+            // which the adapter reads as "not visible yet" (as it must right after sending).
+            return Ok(Invocation {
+                status: InvocationStatus::Running,
+                exit_code: None,
+                stdout: String::new(),
+                stderr: String::new(),
+            });
         }
         if r.polls < r.plan.running_polls {
             r.polls += 1;
@@ -242,18 +260,36 @@ impl Executor for FakeExecutor {
         instance: &InstanceId,
         since: EpochMillis,
     ) -> Result<Option<String>, PortError> {
+        // As the SSM adapter does: SSM keeps the first 100 characters of a comment, a command
+        // requested up to 5 s before `since` still counts (clock skew), and the newest match
+        // wins (the later one on a tie).
+        let wanted = ssm_comment(comment);
         Ok(lock(&self.sent)
             .iter()
-            .find(|s| {
-                s.request.comment == comment
+            .filter(|s| {
+                ssm_comment(&s.request.comment) == wanted
                     && &s.request.instance == instance
-                    && s.at_ms >= since - 5_000
+                    && s.at_ms >= since.saturating_sub(FIND_SKEW_MS)
             })
+            .max_by_key(|s| s.at_ms)
             .map(|s| s.command_id.clone()))
     }
 }
 
 /// Fake DynamoDB state with the adapter's semantics and fault injection.
+///
+/// What it models of the table (each held to `DynamoStateStore` on moto by the contract suite,
+/// `shared/aws/tests/contract.rs`): conditional writes (claims, notes), optimistic versions,
+/// PutItem overwriting an item with the same key (history, silences, needs-review items, open
+/// approvals), Query order (sort key, bytewise), DynamoDB's size limits (partition key ≤ 2048
+/// bytes, sort key ≤ 1024 bytes, item ≤ 400 KB: a `ValidationException`, permanent, that
+/// changes nothing; reads with an oversized key are refused too, as DynamoDB refuses them,
+/// although moto checks only writes).
+///
+/// What it does not model: TTL. DynamoDB deletes an expired item only eventually (typically
+/// within days) and reads return it until then, so a store that never deletes is one that
+/// DynamoDB may be; nothing may rely on TTL for correctness. The `expires_at` each item carries
+/// is checked only against DynamoDB.
 #[derive(Default)]
 pub struct FakeStore {
     claims: Mutex<HashMap<String, Claim>>,
@@ -275,6 +311,70 @@ pub struct FakeStore {
     open_approvals: Mutex<HashMap<String, EpochMillis>>,
 }
 
+/// DynamoDB's limit on a partition key value (UTF-8 bytes).
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// DynamoDB's limit on a sort key value (UTF-8 bytes).
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+/// DynamoDB's limit on one item: attribute names and values (UTF-8 bytes).
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// The key `pk`/`sk` as DynamoDB checks it: a key value is never empty nor too long.
+fn check_key(pk: &str, sk: &str) -> Result<(), PortError> {
+    let invalid = |why: String| {
+        Err(PortError::Permanent(format!(
+            "dynamodb: ValidationException: One or more parameter values were invalid: {why}"
+        )))
+    };
+    if pk.is_empty() || sk.is_empty() {
+        return invalid("a key attribute cannot contain an empty string value".into());
+    }
+    if pk.len() > MAX_PARTITION_KEY_BYTES {
+        return invalid(format!(
+            "Size of hashkey has exceeded the maximum size limit of {MAX_PARTITION_KEY_BYTES} bytes"
+        ));
+    }
+    if sk.len() > MAX_SORT_KEY_BYTES {
+        return invalid(format!(
+            "Aggregated size of all range keys has exceeded the size limit of {MAX_SORT_KEY_BYTES} bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// The item `record` would be (every field, plus `pk`, `sk` and `expires_at`) as DynamoDB checks
+/// it: its key, and its size (names + values; numbers are counted by their digits, a little more
+/// than DynamoDB counts, so the fake refuses no later than the table).
+fn check_item<T: serde::Serialize>(record: &T, pk: &str, sk: &str) -> Result<(), PortError> {
+    fn size(v: &serde_json::Value) -> usize {
+        use serde_json::Value;
+        match v {
+            Value::Null | Value::Bool(_) => 1,
+            Value::Number(n) => n.to_string().len(),
+            Value::String(s) => s.len(),
+            Value::Array(xs) => 3 + xs.iter().map(|x| 1 + size(x)).sum::<usize>(),
+            Value::Object(m) => 3 + m.iter().map(|(k, x)| k.len() + 1 + size(x)).sum::<usize>(),
+        }
+    }
+    check_key(pk, sk)?;
+    let value = serde_json::to_value(record)
+        .map_err(|e| PortError::Permanent(format!("item not storable: {e}")))?;
+    let attributes = match &value {
+        serde_json::Value::Object(m) => m.iter().map(|(k, x)| k.len() + size(x)).sum(),
+        other => size(other),
+    };
+    let keys = "pk".len() + pk.len() + "sk".len() + sk.len() + "expires_at".len() + 12;
+    if attributes + keys > MAX_ITEM_BYTES {
+        return Err(PortError::Permanent(
+            "dynamodb: ValidationException: Item size has exceeded the maximum allowed size".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn claim_key(identity: &str) -> String {
+    format!("claim#{identity}")
+}
+
 impl FakeStore {
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
@@ -286,7 +386,8 @@ impl FakeStore {
             Ok(())
         }
     }
-    /// History items, keyed by (day, sort) as the table would keep them (last write wins).
+    /// History items, keyed by (day, sort) as the table would keep them (last write wins), in
+    /// the order each key was first written.
     pub fn history(&self) -> Vec<HistoryRecord> {
         let mut by_key: Vec<HistoryRecord> = Vec::new();
         for r in lock(&self.history).iter() {
@@ -301,18 +402,45 @@ impl FakeStore {
         }
         by_key
     }
+    /// One day's history items as a Query of `hist#<day>` returns them: one per sort key (the
+    /// last write), in sort-key order.
+    pub fn history_day(&self, day: &str) -> Vec<HistoryRecord> {
+        let mut items: Vec<HistoryRecord> = self
+            .history()
+            .into_iter()
+            .filter(|r| r.day == day)
+            .collect();
+        items.sort_by(|a, b| a.sort.cmp(&b.sort));
+        items
+    }
+    /// Stores a silence or maintenance window, replacing one with the same id (as
+    /// `DynamoStateStore::put_silence` does).
     pub fn add_silence(&self, s: SilenceRecord) {
-        lock(&self.silences).push(s);
+        let mut all = lock(&self.silences);
+        all.retain(|x| x.id != s.id);
+        all.push(s);
+        all.sort_by(|a, b| a.id.cmp(&b.id));
     }
     pub fn clear_silences(&self) {
         lock(&self.silences).clear();
+    }
+    /// Deletes the silence `id`; `false` when there was none.
+    pub fn remove_silence(&self, id: &str) -> bool {
+        let mut all = lock(&self.silences);
+        let before = all.len();
+        all.retain(|x| x.id != id);
+        all.len() != before
     }
     /// How many distinct silence notes were announced.
     pub fn notes(&self) -> usize {
         lock(&self.notes).len()
     }
+    /// Everything listed as needing review, in the table's order (`<ROLE:ALERT>#<instance>`).
     pub fn needs_review(&self) -> Vec<NeedsReview> {
-        lock(&self.reviews).values().cloned().collect()
+        let reviews = lock(&self.reviews);
+        let mut keys: Vec<&String> = reviews.keys().collect();
+        keys.sort();
+        keys.into_iter().map(|k| reviews[k].clone()).collect()
     }
     /// Stores an approval record as `slack-approvals` would.
     pub fn put_approval(&self, r: ApprovalRecord) {
@@ -333,6 +461,7 @@ impl FakeStore {
 impl StateStore for FakeStore {
     async fn claim(&self, fresh: &Claim) -> Result<ClaimAttempt, PortError> {
         self.check()?;
+        check_item(fresh, &claim_key(&fresh.identity), "claim")?;
         let mut claims = lock(&self.claims);
         match claims.get(&fresh.identity) {
             Some(c) => Ok(ClaimAttempt::Exists(c.clone())),
@@ -345,6 +474,7 @@ impl StateStore for FakeStore {
 
     async fn update_claim(&self, claim: &Claim, expected_version: u64) -> Result<bool, PortError> {
         self.check()?;
+        check_item(claim, &claim_key(&claim.identity), "claim")?;
         if claim.command_id.is_some() && take_one(&self.fail_command_id_saves) {
             let claims = lock(&self.claims);
             if let Some(c) = claims.get(&claim.identity) {
@@ -375,6 +505,7 @@ impl StateStore for FakeStore {
         _ttl_until: i64,
     ) -> Result<Option<u32>, PortError> {
         self.check()?;
+        check_key(&format!("budget#{budget_key}"), "budget")?;
         let mut all = lock(&self.attempts);
         let list = all.entry(budget_key.to_owned()).or_default();
         list.retain(|t| *t >= window_start);
@@ -387,6 +518,7 @@ impl StateStore for FakeStore {
 
     async fn clear_attempts(&self, budget_key: &str) -> Result<(), PortError> {
         self.check()?;
+        check_key(&format!("budget#{budget_key}"), "budget")?;
         lock(&self.attempts).remove(budget_key);
         Ok(())
     }
@@ -400,6 +532,7 @@ impl StateStore for FakeStore {
         until: EpochMillis,
     ) -> Result<bool, PortError> {
         self.check()?;
+        check_key(&format!("lease#{role}"), "lease")?;
         let mut leases = lock(&self.leases);
         let holders = leases.entry(role.to_owned()).or_default();
         holders.retain(|_, u| *u > now);
@@ -417,6 +550,7 @@ impl StateStore for FakeStore {
 
     async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError> {
         self.check()?;
+        check_key(&format!("lease#{role}"), "lease")?;
         if let Some(h) = lock(&self.leases).get_mut(role) {
             h.remove(holder);
         }
@@ -431,7 +565,8 @@ impl StateStore for FakeStore {
     ) -> Result<bool, PortError> {
         self.check()?;
         let mut fleet = lock(&self.fleet);
-        fleet.retain(|_, t| *t > now - 3_600_000);
+        // A start exactly one hour ago still counts ("since now - 1 h", as the adapter keeps it).
+        fleet.retain(|_, t| *t >= now - 3_600_000);
         if fleet.contains_key(holder) {
             return Ok(true);
         }
@@ -445,6 +580,7 @@ impl StateStore for FakeStore {
 
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError> {
         self.check()?;
+        check_item(record, &format!("hist#{}", record.day), &record.sort)?;
         lock(&self.history).push(record.clone());
         Ok(())
     }
@@ -456,6 +592,7 @@ impl StateStore for FakeStore {
 
     async fn note_once(&self, note_id: &str, keep_until: EpochMillis) -> Result<bool, PortError> {
         self.check()?;
+        check_key("silence", &format!("note#{note_id}"))?;
         let mut notes = lock(&self.notes);
         if notes.contains_key(note_id) {
             return Ok(false);
@@ -466,17 +603,21 @@ impl StateStore for FakeStore {
 
     async fn mark_needs_review(&self, item: &NeedsReview) -> Result<(), PortError> {
         self.check()?;
-        lock(&self.reviews).insert(format!("{}#{}", item.key, item.instance), item.clone());
+        let sk = format!("{}#{}", item.key, item.instance);
+        check_item(item, "review", &sk)?;
+        lock(&self.reviews).insert(sk, item.clone());
         Ok(())
     }
 
     async fn load_claim(&self, identity: &str) -> Result<Option<Claim>, PortError> {
         self.check()?;
+        check_key(&claim_key(identity), "claim")?;
         Ok(lock(&self.claims).get(identity).cloned())
     }
 
     async fn approval_record(&self, identity: &str) -> Result<Option<ApprovalRecord>, PortError> {
         self.check()?;
+        check_key(&format!("approval#{identity}"), "approval")?;
         Ok(lock(&self.approvals).get(identity).cloned())
     }
 
@@ -486,6 +627,7 @@ impl StateStore for FakeStore {
         expires_at: EpochMillis,
     ) -> Result<(), PortError> {
         self.check()?;
+        check_key("approvals-open", identity)?;
         lock(&self.open_approvals).insert(identity.to_owned(), expires_at);
         Ok(())
     }
@@ -503,6 +645,7 @@ impl StateStore for FakeStore {
 
     async fn close_approval(&self, identity: &str) -> Result<(), PortError> {
         self.check()?;
+        check_key("approvals-open", identity)?;
         lock(&self.open_approvals).remove(identity);
         Ok(())
     }
@@ -539,9 +682,16 @@ impl Tags for FakeTags {
         if self.down.load(Ordering::SeqCst) {
             return Err(PortError::Transient("tagging API throttled".into()));
         }
+        // A tag with an empty value counts as absent (as the tagging adapter reads it).
+        let value = |m: &Mutex<HashMap<String, String>>| {
+            lock(m)
+                .get(instance.as_str())
+                .filter(|v| !v.is_empty())
+                .cloned()
+        };
         Ok(InstanceTags {
-            role: lock(&self.roles).get(instance.as_str()).cloned(),
-            silence: lock(&self.silences).get(instance.as_str()).cloned(),
+            role: value(&self.roles),
+            silence: value(&self.silences),
         })
     }
 }
@@ -608,6 +758,15 @@ impl FakeMode {
     }
     pub fn set(&self, mode: GlobalMode) {
         *lock(&self.0) = mode;
+    }
+    /// Sets the mode as an operator sets the parameter: `Some(value)` is its raw value, `None` a
+    /// parameter that cannot be read (missing, access denied). Anything but `enforce`, `dry-run`
+    /// or `off` reads as `dry-run`, as the parameter adapter reads it (fail closed).
+    pub fn set_parameter(&self, raw: Option<&str>) {
+        self.set(
+            raw.and_then(GlobalMode::parse)
+                .unwrap_or(GlobalMode::DryRun),
+        );
     }
 }
 
@@ -683,5 +842,209 @@ impl FakeWorld {
             escalator: self.escalations.clone(),
             clock: self.clock.clone(),
         }
+    }
+}
+
+/// How the answer of a port call is lost after the call took effect (the request reached AWS,
+/// the response did not reach us: a 5xx after the write, a reset, a timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Every attempt's answer is lost: the effect happened once and the caller sees
+    /// `PortError::Transient` (the SDK ran out of attempts, or the call is never retried).
+    Every,
+    /// The first answer is lost and the SDK's retry gets through: the caller sees the answer
+    /// of the same call made again after its own effect. A conditional write then meets itself
+    /// (a claim comes back `Exists` with the caller's own claim, an update at the old version is
+    /// `false`, a note is not new, an attempt is counted twice); an unconditional write is
+    /// simply done. SendCommand is never retried by the SDK: for it this is [`Loss::Every`].
+    RetriedOnce,
+}
+
+/// Wraps a port so that the next call (armed with [`LostResponses::lose_next`]) takes effect
+/// and then loses its answer as DynamoDB or SSM would, with the product's SDK retries. The
+/// contract suite (`shared/aws/tests/contract.rs`) holds each shape to the real adapters behind
+/// moto's fault layer: after either, the table or SSM holds what one successful call leaves.
+pub struct LostResponses<T: ?Sized> {
+    inner: Arc<T>,
+    next: Mutex<Option<Loss>>,
+}
+
+impl<T: ?Sized> LostResponses<T> {
+    pub fn new(inner: Arc<T>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            next: Mutex::new(None),
+        })
+    }
+    /// The wrapped port.
+    pub fn inner(&self) -> &Arc<T> {
+        &self.inner
+    }
+    /// The next call (of any method) takes effect and loses its answer as `loss` says.
+    pub fn lose_next(&self, loss: Loss) {
+        *lock(&self.next) = Some(loss);
+    }
+    fn take(&self) -> Option<Loss> {
+        lock(&self.next).take()
+    }
+}
+
+fn lost(op: &str) -> PortError {
+    PortError::Transient(format!("{op}: took effect but its response was lost"))
+}
+
+/// Runs `$call` under the armed loss (the expression is evaluated again for a retry).
+macro_rules! lossy {
+    ($self:ident, $op:literal, $call:expr) => {
+        match $self.take() {
+            None => $call.await,
+            Some(Loss::Every) => {
+                let _ = $call.await;
+                Err(lost($op))
+            }
+            Some(Loss::RetriedOnce) => {
+                let _ = $call.await;
+                $call.await
+            }
+        }
+    };
+}
+
+#[async_trait]
+impl<T: StateStore + ?Sized> StateStore for LostResponses<T> {
+    async fn claim(&self, fresh: &Claim) -> Result<ClaimAttempt, PortError> {
+        lossy!(self, "claim", self.inner.claim(fresh))
+    }
+    async fn update_claim(&self, claim: &Claim, expected_version: u64) -> Result<bool, PortError> {
+        lossy!(
+            self,
+            "update_claim",
+            self.inner.update_claim(claim, expected_version)
+        )
+    }
+    async fn take_attempt(
+        &self,
+        budget_key: &str,
+        max: u32,
+        window_start: EpochMillis,
+        now: EpochMillis,
+        ttl_until: i64,
+    ) -> Result<Option<u32>, PortError> {
+        lossy!(
+            self,
+            "take_attempt",
+            self.inner
+                .take_attempt(budget_key, max, window_start, now, ttl_until)
+        )
+    }
+    async fn clear_attempts(&self, budget_key: &str) -> Result<(), PortError> {
+        lossy!(
+            self,
+            "clear_attempts",
+            self.inner.clear_attempts(budget_key)
+        )
+    }
+    async fn acquire_lease(
+        &self,
+        role: &str,
+        holder: &str,
+        max: u32,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<bool, PortError> {
+        lossy!(
+            self,
+            "acquire_lease",
+            self.inner.acquire_lease(role, holder, max, now, until)
+        )
+    }
+    async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError> {
+        lossy!(
+            self,
+            "release_lease",
+            self.inner.release_lease(role, holder)
+        )
+    }
+    async fn take_fleet_slot(
+        &self,
+        holder: &str,
+        max: u32,
+        now: EpochMillis,
+    ) -> Result<bool, PortError> {
+        lossy!(
+            self,
+            "take_fleet_slot",
+            self.inner.take_fleet_slot(holder, max, now)
+        )
+    }
+    async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError> {
+        lossy!(self, "put_history", self.inner.put_history(record))
+    }
+    async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
+        lossy!(self, "silences", self.inner.silences())
+    }
+    async fn note_once(&self, note_id: &str, keep_until: EpochMillis) -> Result<bool, PortError> {
+        lossy!(self, "note_once", self.inner.note_once(note_id, keep_until))
+    }
+    async fn mark_needs_review(&self, item: &NeedsReview) -> Result<(), PortError> {
+        lossy!(
+            self,
+            "mark_needs_review",
+            self.inner.mark_needs_review(item)
+        )
+    }
+    async fn load_claim(&self, identity: &str) -> Result<Option<Claim>, PortError> {
+        lossy!(self, "load_claim", self.inner.load_claim(identity))
+    }
+    async fn approval_record(&self, identity: &str) -> Result<Option<ApprovalRecord>, PortError> {
+        lossy!(
+            self,
+            "approval_record",
+            self.inner.approval_record(identity)
+        )
+    }
+    async fn open_approval(
+        &self,
+        identity: &str,
+        expires_at: EpochMillis,
+    ) -> Result<(), PortError> {
+        lossy!(
+            self,
+            "open_approval",
+            self.inner.open_approval(identity, expires_at)
+        )
+    }
+    async fn expired_approvals(&self, now: EpochMillis) -> Result<Vec<String>, PortError> {
+        lossy!(self, "expired_approvals", self.inner.expired_approvals(now))
+    }
+    async fn close_approval(&self, identity: &str) -> Result<(), PortError> {
+        lossy!(self, "close_approval", self.inner.close_approval(identity))
+    }
+}
+
+#[async_trait]
+impl<T: Executor + ?Sized> Executor for LostResponses<T> {
+    async fn send(&self, req: &CommandRequest) -> Result<Sent, PortError> {
+        // Never retried by the SDK (aws::config): a lost answer is always `Transient`.
+        if self.take().is_some() {
+            let _ = self.inner.send(req).await;
+            return Err(lost("send"));
+        }
+        self.inner.send(req).await
+    }
+    async fn poll(&self, command_id: &str, instance: &InstanceId) -> Result<Invocation, PortError> {
+        lossy!(self, "poll", self.inner.poll(command_id, instance))
+    }
+    async fn find_by_comment(
+        &self,
+        comment: &str,
+        instance: &InstanceId,
+        since: EpochMillis,
+    ) -> Result<Option<String>, PortError> {
+        lossy!(
+            self,
+            "find_by_comment",
+            self.inner.find_by_comment(comment, instance, since)
+        )
     }
 }
