@@ -333,7 +333,12 @@ fn one_final_record(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Violati
         match sim.world.store.claim_of(id.identity) {
             Some(c) if c.state != ClaimState::Done => v.push(Violation {
                 inv: 3,
-                kind: "claim not done",
+                kind: match c.state {
+                    ClaimState::AwaitingApproval => "claim left awaiting approval",
+                    ClaimState::CapacityWait => "claim left in capacity wait",
+                    ClaimState::Running => "claim left running",
+                    _ => "claim left claimed",
+                },
                 text: format!(
                     "{who}: the claim is left {:?} (phase {:?}, owner {}); history: {:?}",
                     c.state,

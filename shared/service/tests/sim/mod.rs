@@ -395,7 +395,7 @@ impl Sim {
             if self.ticks && now >= self.next_tick {
                 self.next_tick = now + TICK_MS;
                 // Once draining, the schedule matters only while a request is open.
-                if draining && !self.requests_open() {
+                if draining && self.awaiting().is_none() {
                     self.ticks = false;
                 } else if let Some(w) = (0..self.workers.len()).find(|&w| {
                     self.workers[w].busy.is_none() && self.workers[w].available_at <= now
@@ -431,24 +431,27 @@ impl Sim {
                 && self.queue.msgs.is_empty()
                 && idle
                 && !self.human.pending();
-            // Requests still awaiting an answer keep the drain going (the scheduled invocation
-            // ends them), at most an hour past their expiry.
-            let open = if settled { self.awaiting() } else { None };
-            if settled && open.is_none_or(|exp| now > exp + 3_600_000) {
-                if self.queue.dlq.is_empty() {
-                    if open.is_some() {
-                        self.stuck("approval request(s) still open an hour after they expired");
+            if settled {
+                if !self.queue.dlq.is_empty() {
+                    if self.stats.redrives >= MAX_REDRIVES {
+                        self.stuck("the DLQ was redriven too often");
+                        break;
                     }
-                    break;
+                    self.stats.redrives += 1;
+                    let n = self.queue.redrive(now);
+                    self.note(|| format!("DLQ redrive of {n} message(s)"));
+                    continue;
                 }
-                if self.stats.redrives >= MAX_REDRIVES {
-                    self.stuck("the DLQ was redriven too often");
-                    break;
+                // Requests still awaiting an answer keep the drain going (the scheduled
+                // invocation ends them), at most an hour past their expiry.
+                match self.awaiting() {
+                    None => break,
+                    Some(exp) if now > exp + 3_600_000 => {
+                        self.stuck("approval request(s) still open an hour after they expired");
+                        break;
+                    }
+                    Some(_) => self.ticks = true,
                 }
-                self.stats.redrives += 1;
-                let n = self.queue.redrive(now);
-                self.note(|| format!("DLQ redrive of {n} message(s)"));
-                continue;
             }
             let mut next: Vec<EpochMillis> = Vec::new();
             next.extend(self.core.next_timer());
@@ -609,16 +612,6 @@ impl Sim {
         });
         self.stats.batches += 1;
         self.ready.push(tid);
-    }
-
-    /// Whether an approval request seen in chat is still open.
-    fn requests_open(&self) -> bool {
-        self.human.requests.keys().any(|id| {
-            self.world
-                .store
-                .claim_of(id)
-                .is_some_and(|c| c.state == selfheal_service::ports::ClaimState::AwaitingApproval)
-        })
     }
 
     /// Approval requests still open (claims awaiting approval), with the latest expiry.
