@@ -191,23 +191,13 @@ impl Engine {
             )));
         };
         let decision = decide(&alert, &self.runbooks, claim.role.as_deref());
-        let record = InboundRecord {
-            message_id: body_id.clone(),
-            body: body.clone(),
-            receive_count: 1,
-        };
         let case = Case {
             alert: &alert,
-            message_id: &record.message_id,
-            receive_count: 1,
-            received_at: now,
             role: claim.role.clone().or(decision.role.clone()),
             key: claim.key.clone().or(decision.key.clone()),
             runbook_key: decision.runbook_key(),
             entry: decision.runbook.map(|(_, e)| e),
             dry_run: false,
-            body: &body,
-            body_message_id: &body_id,
             approval: None,
         };
         let why = "nobody pressed Run or Skip before the approval request expired: nothing ran after the precheck";

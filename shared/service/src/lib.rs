@@ -6,15 +6,16 @@
 //! directly (time comes from the [`ports::Clock`] port).
 
 mod approvals;
+mod driver;
 pub mod engine;
 pub mod failpoints;
 mod finish;
 mod flow;
+pub mod machine;
 pub mod outcome;
 pub mod phase;
 pub mod ports;
 mod record;
-mod run;
 pub mod runbook_files;
 pub mod script;
 pub mod verdict;

@@ -14,18 +14,7 @@ impl Engine {
     }
 
     pub(crate) fn fields(&self, case: &Case<'_>) -> HistoryFields {
-        HistoryFields {
-            identity: case.alert.identity.clone(),
-            key: case.key.clone(),
-            runbook: case.runbook_key.map(str::to_owned),
-            role: case.role.clone(),
-            alert: Some(case.alert.alert.clone()),
-            instance: case.alert.single_instance().map(ToString::to_string),
-            source: Some(case.alert.source.as_str().to_owned()),
-            state: Some(case.alert.state.as_str().to_owned()),
-            approver: case.approval.map(approver_of),
-            decision: case.approval.map(|a| a.decision.as_str().to_owned()),
-        }
+        fields_of(case)
     }
 
     pub(crate) fn history(
@@ -37,7 +26,53 @@ impl Engine {
         outcome: Outcome,
         ending: &Ending,
     ) -> HistoryRecord {
-        let now = self.ports.clock.now_ms();
+        let when = Stamp {
+            now: self.ports.clock.now_ms(),
+            history_ttl_days: self.settings.history_ttl_days,
+        };
+        history_record(when, sort, day_of, claim, f, outcome, ending)
+    }
+
+    pub(crate) fn announcement(
+        &self,
+        case: &Case<'_>,
+        kind: AnnouncementKind,
+        outcome: Option<Outcome>,
+        ending: &Ending,
+        claim: Option<&Claim>,
+        commands: &[String],
+    ) -> Announcement {
+        announcement_at(
+            self.ports.clock.now_ms(),
+            case,
+            kind,
+            outcome,
+            ending,
+            claim,
+            commands,
+        )
+    }
+}
+
+/// The time a record is written and how long history is kept.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stamp {
+    pub now: EpochMillis,
+    pub history_ttl_days: i64,
+}
+
+/// The history item of an alert (pure: the time is an argument).
+pub(crate) fn history_record(
+    when: Stamp,
+    sort: &str,
+    day_of: EpochMillis,
+    claim: Option<&Claim>,
+    f: HistoryFields,
+    outcome: Outcome,
+    ending: &Ending,
+) -> HistoryRecord {
+    let now = when.now;
+    {
         HistoryRecord {
             day: day_string(day_of),
             sort: sort.to_owned(),
@@ -58,22 +93,25 @@ impl Engine {
             failed_phase: ending.failed_phase.clone(),
             exit_code: ending.exit_code,
             output_tail: ending.output_tail.clone(),
-            expires_at: now / 1000 + self.settings.history_ttl_days * 86_400,
+            expires_at: now / 1000 + when.history_ttl_days * 86_400,
             approver: f.approver,
             decision: f.decision,
         }
     }
+}
 
-    pub(crate) fn announcement(
-        &self,
-        case: &Case<'_>,
-        kind: AnnouncementKind,
-        outcome: Option<Outcome>,
-        ending: &Ending,
-        claim: Option<&Claim>,
-        commands: &[String],
-    ) -> Announcement {
-        let a = case.alert;
+/// What chat and escalation are told about an alert (pure: the time is an argument).
+pub(crate) fn announcement_at(
+    now: EpochMillis,
+    case: &Case<'_>,
+    kind: AnnouncementKind,
+    outcome: Option<Outcome>,
+    ending: &Ending,
+    claim: Option<&Claim>,
+    commands: &[String],
+) -> Announcement {
+    let a = case.alert;
+    {
         Announcement {
             kind,
             identity: a.identity.clone(),
@@ -92,7 +130,7 @@ impl Engine {
             dry_run: case.dry_run,
             outcome: outcome.map(|o| o.as_str().to_owned()),
             detail: ending.reason.clone(),
-            duration_ms: claim.map(|c| self.ports.clock.now_ms() - c.claimed_at_ms),
+            duration_ms: claim.map(|c| now - c.claimed_at_ms),
             failed_phase: ending.failed_phase.clone(),
             exit_code: ending.exit_code,
             output_tail: ending.output_tail.clone(),
@@ -106,6 +144,22 @@ impl Engine {
                 })
             }),
         }
+    }
+}
+
+/// The fields of a history record that come from the case.
+pub(crate) fn fields_of(case: &Case<'_>) -> HistoryFields {
+    HistoryFields {
+        identity: case.alert.identity.clone(),
+        key: case.key.clone(),
+        runbook: case.runbook_key.map(str::to_owned),
+        role: case.role.clone(),
+        alert: Some(case.alert.alert.clone()),
+        instance: case.alert.single_instance().map(ToString::to_string),
+        source: Some(case.alert.source.as_str().to_owned()),
+        state: Some(case.alert.state.as_str().to_owned()),
+        approver: case.approval.map(approver_of),
+        decision: case.approval.map(|a| a.decision.as_str().to_owned()),
     }
 }
 

@@ -1,0 +1,207 @@
+//! The thin async driver of the sans-IO machines: it performs the steps
+//! [`crate::machine::AlertRun`] (and the phase machine inside it) asks for against the ports and
+//! feeds back what they answered, with the time. It decides nothing.
+
+use crate::engine::Engine;
+use crate::machine::{AlertInput, AlertRun, Capacity, Fact, Step};
+use crate::outcome::Outcome;
+use crate::phase;
+use crate::ports::{EpochMillis, PortError};
+
+impl Engine {
+    /// Runs one alert to its outcome.
+    pub(crate) async fn drive_alert(&self, input: AlertInput) -> Outcome {
+        let mut run = AlertRun::new(input, self.runbooks.clone(), self.settings.clone());
+        let store = &self.ports.store;
+        let mut fact = Fact::Start;
+        loop {
+            let now = self.ports.clock.now_ms();
+            fact = match run.step(fact, now) {
+                Step::LoadClaim(identity) => Fact::Claim(store.load_claim(&identity).await),
+                Step::PutClaim(fresh) => Fact::Put(store.claim(&fresh).await),
+                Step::UpdateClaim { claim, expected } => {
+                    Fact::Updated(store.update_claim(&claim, expected).await)
+                }
+                Step::ReadTags(instance) => Fact::Tags(self.ports.tags.tags_of(&instance).await),
+                Step::ReadSilences => Fact::Silences(store.silences().await),
+                Step::NoteOnce { id, until } => Fact::Noted(store.note_once(&id, until).await),
+                Step::ReadMode => Fact::Mode(self.ports.mode.mode().await),
+                Step::TakeAttempt {
+                    budget_key,
+                    max,
+                    window_start,
+                    ttl,
+                } => Fact::Attempt(
+                    store
+                        .take_attempt(&budget_key, max, window_start, now, ttl)
+                        .await,
+                ),
+                Step::MarkNeedsReview(review) => {
+                    Fact::Written(store.mark_needs_review(&review).await)
+                }
+                Step::TakeCapacity {
+                    role,
+                    holder,
+                    max_concurrent,
+                    until,
+                } => Fact::Capacity(
+                    self.take_capacity(&role, &holder, max_concurrent, until)
+                        .await,
+                ),
+                Step::HoldLease {
+                    role,
+                    holder,
+                    max_concurrent,
+                    until,
+                } => {
+                    if let Err(e) = store
+                        .acquire_lease(&role, &holder, max_concurrent, now, until)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not extend the role lease while the command runs");
+                    }
+                    Fact::Ok
+                }
+                Step::ReleaseLease { role, holder } => {
+                    self.release(&role, &holder).await;
+                    Fact::Ok
+                }
+                Step::LiveAlarm { name, instance } => {
+                    Fact::Live(self.ports.alarms.live_alarm(&name, &instance).await)
+                }
+                Step::Phase(step) => match self.perform_phase(step).await {
+                    Ok(f) => Fact::Phase(f),
+                    Err(e) => Fact::PhaseFailed(e),
+                },
+                Step::PutHistory(record) => Fact::Written(store.put_history(&record).await),
+                Step::OpenApproval { identity, until } => {
+                    Fact::Written(store.open_approval(&identity, until).await)
+                }
+                Step::CloseApproval(identity) => {
+                    if let Err(e) = store.close_approval(&identity).await {
+                        tracing::warn!(error = %e, "could not close the approval request; the sweep closes it");
+                    }
+                    Fact::Ok
+                }
+                Step::Announce(a) => {
+                    self.ports.chat.announce(&a).await;
+                    Fact::Ok
+                }
+                Step::Escalate(a) => {
+                    self.ports.escalator.escalate(&a).await;
+                    Fact::Ok
+                }
+                Step::Duration { outcome, took_ms } => {
+                    self.metric(|now| crate::metrics::duration_line(outcome, took_ms, now));
+                    Fact::Ok
+                }
+                Step::Failpoint(name) => {
+                    crate::failpoints::failpoint(name);
+                    Fact::Ok
+                }
+                Step::Done(outcome) => return outcome,
+            };
+        }
+    }
+
+    /// One I/O step of the phase machine.
+    async fn perform_phase(&self, step: phase::Step) -> Result<phase::Fact, PortError> {
+        let executor = &self.ports.executor;
+        Ok(match step {
+            phase::Step::FindByComment {
+                comment,
+                instance,
+                since,
+            } => phase::Fact::Found(
+                executor
+                    .find_by_comment(&comment, &instance, since)
+                    .await
+                    .inspect_err(|_| self.ssm_failed("ListCommands"))?,
+            ),
+            phase::Step::ReadMode => phase::Fact::Mode(self.ports.mode.mode().await),
+            phase::Step::Send(req) => {
+                crate::failpoints::failpoint("before-send");
+                let sent = executor
+                    .send(&req)
+                    .await
+                    .inspect_err(|_| self.ssm_failed("SendCommand"))?;
+                crate::failpoints::failpoint("after-send");
+                phase::Fact::Sent(sent)
+            }
+            phase::Step::Poll {
+                command_id,
+                instance,
+            } => {
+                crate::failpoints::failpoint("during-poll");
+                let polled = executor.poll(&command_id, &instance).await;
+                if polled.is_err() {
+                    self.ssm_failed("GetCommandInvocation");
+                }
+                phase::Fact::Polled(polled)
+            }
+            phase::Step::Sleep(d) => {
+                self.ports.clock.sleep(d).await;
+                phase::Fact::Slept
+            }
+            // The alert machine handles these itself (claim saves, ends).
+            phase::Step::SaveClaim | phase::Step::Done { .. } | phase::Step::Fail(_) => {
+                return Err(PortError::Permanent(
+                    "driver: a phase step the alert machine handles itself".into(),
+                ))
+            }
+        })
+    }
+
+    /// The role lease, then a fleet slot, under the role's in-process lock so one batch's records
+    /// queue in memory instead of racing each other on the same DynamoDB items.
+    async fn take_capacity(
+        &self,
+        role: &str,
+        holder: &str,
+        max_concurrent: u32,
+        until: EpochMillis,
+    ) -> Result<Capacity, PortError> {
+        let lock = self.role_lock(role);
+        let _guard = lock.lock().await;
+        let now = self.ports.clock.now_ms();
+        let store = &self.ports.store;
+        if !store
+            .acquire_lease(role, holder, max_concurrent, now, until)
+            .await?
+        {
+            return Ok(Capacity::RoleFull);
+        }
+        match store
+            .take_fleet_slot(holder, self.settings.max_per_hour, now)
+            .await
+        {
+            Ok(true) => Ok(Capacity::Granted),
+            Ok(false) => {
+                self.release(role, holder).await;
+                Ok(Capacity::FleetFull)
+            }
+            Err(e) => {
+                self.release(role, holder).await;
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn ssm_failed(&self, operation: &str) {
+        self.metric(|now| crate::metrics::ssm_failure_line(operation, now));
+    }
+}
+
+/// Builds the machine's input from a delivery.
+pub(crate) fn input_of(d: &crate::flow::Delivery<'_>) -> AlertInput {
+    AlertInput {
+        alert: d.alert.clone(),
+        body: d.body.to_owned(),
+        body_message_id: d.body_message_id.to_owned(),
+        message_id: d.record.message_id.clone(),
+        receive_count: d.record.receive_count,
+        received_at: d.received_at,
+        deadline: d.deadline,
+        approval: d.approval.cloned(),
+    }
+}
