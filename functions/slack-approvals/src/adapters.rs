@@ -198,6 +198,8 @@ impl SqsApprovalQueue {
 
 #[async_trait]
 impl ApprovalQueue for SqsApprovalQueue {
+    /// Keeps the client's standard SDK retries (table in `selfheal_aws::config`): a second copy
+    /// of one approval, sent after a lost answer, is a `duplicate` for the engine.
     async fn send(&self, body: &str) -> Result<(), String> {
         self.client
             .send_message()

@@ -1,18 +1,150 @@
 //! Configuration: the SDK clients (built once per process) and the `SELFHEAL_*` settings.
 //!
-//! [`AwsClients::from_env`] loads one [`SdkConfig`] with the standard retry mode (4 attempts, with
-//! the SDK's jittered backoff); the SDK itself honours `AWS_REGION`, credentials and
-//! `AWS_ENDPOINT_URL` (a local emulator). [`Settings::from_env`] reads every `SELFHEAL_*`
-//! variable in one place and reports every problem at once.
+//! [`AwsClients::from_env`] loads one [`SdkConfig`] with the standard retry mode ([`MAX_ATTEMPTS`]
+//! attempts, with the SDK's jittered backoff) and the timeouts of [`AwsTimeouts`]; the SDK itself
+//! honours `AWS_REGION`, credentials and `AWS_ENDPOINT_URL` (a local emulator).
+//! [`Settings::from_env`] reads every `SELFHEAL_*` variable in one place and reports every problem
+//! at once.
+//!
+//! # Retries and timeouts per call
+//!
+//! DESIGN principle 6: calls that create are never retried by the SDK when a duplicate would do
+//! harm; the engine's own recovery (claim → find the command by its comment) is the only retry.
+//! Every call has a connect, an attempt and an operation timeout, so no call can hang a Lambda to
+//! its deadline.
+//!
+//! | call | SDK retries | timeouts | why |
+//! |---|---|---|---|
+//! | ssm:SendCommand | **none** (1 attempt, per call in [`crate::SsmExecutor`]) | attempt = operation = `send_command` (15 s) | no client token: a retry after a lost answer (5xx, reset, timeout) runs the commands twice. The claim's `phase_sent_at_ms` + ListCommands by comment is the only retry |
+//! | ssm:GetCommandInvocation, ssm:ListCommands, ssm:GetParameter, dynamodb:GetItem/Query/Scan, tagging:GetResources, cloudwatch:DescribeAlarms/DescribeAlarmHistory, sqs:GetQueueAttributes | standard | default | reads |
+//! | sqs:ReceiveMessage (`serve`) | standard | attempt and operation + the long-poll wait ([`AwsTimeouts::long_poll`]) | a lost answer only hides messages until their visibility passes |
+//! | dynamodb:PutItem/UpdateItem/DeleteItem with a condition (claim, budget, lease, fleet cap, approval record) | standard | default | a retry of a write that did land fails its condition and the store reads the item back (a claim that is our own continues). Counters may count one attempt twice: the safe side |
+//! | dynamodb:PutItem without a condition (history, silence, needs-review), sqs:DeleteMessage, sqs:ChangeMessageVisibility, s3:PutObject (report) | standard | default | idempotent: same key, same content |
+//! | sqs:SendMessage (slack-approvals → alert queue) | standard | default | a second copy of one approval is a `duplicate` for the engine (one conditional claim update; ARCHITECTURE invariant 10) |
+//! | sns:Publish (escalation, AWS Chatbot) | standard | default | a duplicate page or chat line is noise, a lost escalation is worse; chat never blocks a remediation for longer than the operation timeout |
+//!
+//! Default timeouts (each settable in milliseconds, mainly for tests that delay answers on
+//! purpose; invalid values are reported by [`Settings::from_env`] and replaced by the default):
+//! connect 3 s (`SELFHEAL_AWS_CONNECT_TIMEOUT_MS`), attempt 10 s
+//! (`SELFHEAL_AWS_ATTEMPT_TIMEOUT_MS`), operation 30 s (`SELFHEAL_AWS_OPERATION_TIMEOUT_MS`),
+//! SendCommand 15 s (`SELFHEAL_SSM_SEND_TIMEOUT_MS`).
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 
 /// Attempts per AWS call, the first one included (SDK standard retry mode, jittered backoff).
 pub const MAX_ATTEMPTS: u32 = 4;
+
+/// The retry configuration of every client: standard mode, [`MAX_ATTEMPTS`] attempts.
+pub fn standard_retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+}
+
+/// The retry configuration of calls that must never be repeated by the SDK (SendCommand).
+pub fn no_retries() -> RetryConfig {
+    RetryConfig::disabled()
+}
+
+/// The timeouts of SDK calls. See the table at the top of this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsTimeouts {
+    /// Establishing a connection (`SELFHEAL_AWS_CONNECT_TIMEOUT_MS`, default 3 s).
+    pub connect: Duration,
+    /// One attempt, answer included (`SELFHEAL_AWS_ATTEMPT_TIMEOUT_MS`, default 10 s).
+    pub attempt: Duration,
+    /// A whole call, retries and backoff included (`SELFHEAL_AWS_OPERATION_TIMEOUT_MS`, default 30 s).
+    pub operation: Duration,
+    /// SendCommand's only attempt (`SELFHEAL_SSM_SEND_TIMEOUT_MS`, default 15 s).
+    pub send_command: Duration,
+}
+
+/// The timeout variables: (name, default in ms).
+const TIMEOUT_VARS: [(&str, u64); 4] = [
+    ("SELFHEAL_AWS_CONNECT_TIMEOUT_MS", 3_000),
+    ("SELFHEAL_AWS_ATTEMPT_TIMEOUT_MS", 10_000),
+    ("SELFHEAL_AWS_OPERATION_TIMEOUT_MS", 30_000),
+    ("SELFHEAL_SSM_SEND_TIMEOUT_MS", 15_000),
+];
+/// Upper bound of every timeout variable (15 minutes, a Lambda's longest run).
+const MAX_TIMEOUT_MS: u64 = 900_000;
+
+impl Default for AwsTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_millis(TIMEOUT_VARS[0].1),
+            attempt: Duration::from_millis(TIMEOUT_VARS[1].1),
+            operation: Duration::from_millis(TIMEOUT_VARS[2].1),
+            send_command: Duration::from_millis(TIMEOUT_VARS[3].1),
+        }
+    }
+}
+
+impl AwsTimeouts {
+    /// From the process environment; a missing or invalid value is the default.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok()).0
+    }
+
+    /// From `lookup`, with a problem for every invalid value (which is replaced by its default).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut values = [0u64; 4];
+        for (slot, (name, default)) in values.iter_mut().zip(TIMEOUT_VARS) {
+            *slot = match lookup(name).filter(|v| !v.trim().is_empty()) {
+                None => default,
+                Some(raw) => match raw.trim().parse::<u64>() {
+                    Ok(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => ms,
+                    _ => {
+                        problems.push(format!(
+                            "{name}={:?} is not a number of milliseconds from 1 to {MAX_TIMEOUT_MS}",
+                            crate::text::clip_chars(&raw, 40)
+                        ));
+                        default
+                    }
+                },
+            };
+        }
+        let timeouts = Self {
+            connect: Duration::from_millis(values[0]),
+            attempt: Duration::from_millis(values[1]),
+            operation: Duration::from_millis(values[2]),
+            send_command: Duration::from_millis(values[3]),
+        };
+        (timeouts, problems)
+    }
+
+    /// The client-wide timeouts: connect, attempt and operation.
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+
+    /// SendCommand's: one attempt, so the attempt and the operation end together.
+    pub fn send_command_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.send_command)
+            .operation_timeout(self.send_command)
+            .build()
+    }
+
+    /// A long poll of `wait` (SQS ReceiveMessage): the server holds the answer that long.
+    pub fn long_poll(&self, wait: Duration) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt + wait)
+            .operation_timeout(self.operation + wait)
+            .build()
+    }
+}
 
 /// Every SDK client selfheal uses, built once from one [`SdkConfig`].
 #[derive(Debug, Clone)]
@@ -57,11 +189,17 @@ impl AwsClients {
     }
 }
 
-/// The shared SDK configuration: latest behaviour version, standard retries with
-/// [`MAX_ATTEMPTS`] attempts, and optionally an explicit endpoint URL.
+/// The loader every SDK configuration starts from: latest behaviour version,
+/// [`standard_retries`] and the [`AwsTimeouts`] of the environment.
+pub fn sdk_loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(standard_retries())
+        .timeout_config(AwsTimeouts::from_env().timeout_config())
+}
+
+/// The shared SDK configuration ([`sdk_loader`]), optionally with an explicit endpoint URL.
 pub async fn load_sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+    let mut loader = sdk_loader();
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
@@ -217,6 +355,10 @@ impl Settings {
                 }
             },
         };
+
+        // The SDK timeouts are read where the clients are built (`AwsTimeouts::from_env`);
+        // invalid values are reported here with the rest.
+        problems.extend(AwsTimeouts::from_lookup(get).1);
 
         let mut arn = |name: &str| -> Option<String> {
             let v = get(name)?;
@@ -374,6 +516,35 @@ mod tests {
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("SECRET"), "{dbg}");
         assert!(dbg.contains("<redacted>"));
+    }
+
+    #[test]
+    fn invalid_sdk_timeouts_are_reported() {
+        let err = load(
+            false,
+            &[
+                ("SELFHEAL_AWS_ATTEMPT_TIMEOUT_MS", "10s"),
+                ("SELFHEAL_SSM_SEND_TIMEOUT_MS", "0"),
+                ("SELFHEAL_AWS_CONNECT_TIMEOUT_MS", "2000"),
+            ],
+        )
+        .expect_err("invalid");
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert!(err.problems[0].contains("SELFHEAL_AWS_ATTEMPT_TIMEOUT_MS=\"10s\""));
+        assert!(err.problems[1].contains("SELFHEAL_SSM_SEND_TIMEOUT_MS=\"0\""));
+    }
+
+    #[test]
+    fn send_command_is_never_retried_and_reads_are() {
+        assert_eq!(no_retries().max_attempts(), 1);
+        assert_eq!(standard_retries().max_attempts(), MAX_ATTEMPTS);
+        let t = AwsTimeouts::default();
+        assert_eq!(
+            t.send_command_config().operation_timeout(),
+            t.send_command_config().operation_attempt_timeout(),
+            "one attempt: it ends with the operation"
+        );
+        assert!(t.attempt < t.operation);
     }
 
     #[test]

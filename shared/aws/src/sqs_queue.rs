@@ -35,21 +35,28 @@ impl SqsQueue {
     }
 
     /// Receives up to `max` (1..=10) messages, long-polling `wait_seconds` (0..=20);
-    /// `visibility` overrides the queue's visibility timeout for these messages.
+    /// `visibility` overrides the queue's visibility timeout for these messages. The attempt and
+    /// operation timeouts are lengthened by the wait (SQS holds the answer that long).
     pub async fn receive(
         &self,
         max: i32,
         wait_seconds: i32,
         visibility: Option<i32>,
     ) -> Result<Vec<QueueMessage>, PortError> {
+        let wait = wait_seconds.clamp(0, 20);
+        let timeouts = crate::config::AwsTimeouts::from_env().long_poll(
+            std::time::Duration::from_secs(u64::from(wait.unsigned_abs())),
+        );
         let out = self
             .client
             .receive_message()
             .queue_url(&self.url)
             .max_number_of_messages(max.clamp(1, 10))
-            .wait_time_seconds(wait_seconds.clamp(0, 20))
+            .wait_time_seconds(wait)
             .set_visibility_timeout(visibility)
             .message_system_attribute_names(MessageSystemAttributeName::All)
+            .customize()
+            .config_override(aws_sdk_sqs::config::Builder::default().timeout_config(timeouts))
             .send()
             .await
             .map_err(|e| port_error("sqs:ReceiveMessage", &e))?;

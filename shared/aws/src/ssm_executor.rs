@@ -4,6 +4,12 @@
 //! comment carries the claim id so a sender that crashed before saving the command id can find
 //! it again ([`Executor::find_by_comment`], filtered client-side because some emulators ignore
 //! `Filters`).
+//!
+//! SendCommand goes out with the SDK's retries disabled and its own timeout (one attempt of
+//! [`AwsTimeouts::send_command`]), whatever the client was built with: SSM has no client token, so
+//! an SDK retry after a lost answer would run the commands twice (DESIGN principle 6). A failed
+//! send is a transient error; the engine's claim and [`Executor::find_by_comment`] decide whether
+//! to send again. Every other SSM call keeps the client's standard retries (see `config.rs`).
 
 use async_trait::async_trait;
 use aws_sdk_ssm::operation::get_command_invocation::GetCommandInvocationError;
@@ -13,6 +19,7 @@ use selfheal_service::ports::{
     CommandRequest, EpochMillis, Executor, Invocation, InvocationStatus, PortError, Sent,
 };
 
+use crate::config::{no_retries, AwsTimeouts};
 use crate::error::port_error;
 use crate::text::{clip_chars, prefix_chars, tail_bytes};
 
@@ -29,11 +36,24 @@ pub const FIND_SKEW_MS: EpochMillis = 5_000;
 #[derive(Debug, Clone)]
 pub struct SsmExecutor {
     client: aws_sdk_ssm::Client,
+    timeouts: AwsTimeouts,
 }
 
 impl SsmExecutor {
+    /// With the timeouts of the environment ([`AwsTimeouts::from_env`]).
     pub fn new(client: aws_sdk_ssm::Client) -> Self {
-        Self { client }
+        Self::with_timeouts(client, AwsTimeouts::from_env())
+    }
+
+    pub fn with_timeouts(client: aws_sdk_ssm::Client, timeouts: AwsTimeouts) -> Self {
+        Self { client, timeouts }
+    }
+
+    /// What SendCommand is sent with: no SDK retries, one attempt of `send_command`.
+    fn send_command_override(&self) -> aws_sdk_ssm::config::Builder {
+        aws_sdk_ssm::config::Builder::default()
+            .retry_config(no_retries())
+            .timeout_config(self.timeouts.send_command_config())
     }
 }
 
@@ -57,6 +77,8 @@ impl Executor for SsmExecutor {
             )
             .timeout_seconds(DELIVERY_TIMEOUT_SECONDS)
             .comment(ssm_comment(&req.comment))
+            .customize()
+            .config_override(self.send_command_override())
             .send()
             .await;
         match result {
