@@ -1,18 +1,36 @@
-"""Starts moto_server on 127.0.0.1:PORT for selfheal's end-to-end tests and demo.
+"""Starts moto on 127.0.0.1:PORT for selfheal's end-to-end tests and demo.
 
 One patch (DESIGN §7): moto records a SendCommand without `Targets` against every EC2 instance it
 knows. Real SSM sends it only to the `InstanceIds` given, so we make moto do the same; otherwise
 "exactly this instance" could not be asserted.
 
+moto runs in this process (werkzeug's threaded server over moto's own
+`DomainDispatcherApplication`, as `moto_server` and `ThreadedMotoServer` do) behind the
+fault-injecting layer of `faults.py`: with no rule set, moto's behaviour is unchanged; tests set
+rules and read the calls seen through `/_selfheal/faults` and `/_selfheal/calls` on the same port
+(see faults.py for the exact JSON).
+
 Usage: python moto_launcher.py PORT   (prints "READY <port>" once it answers, runs until killed)
 """
+import os
 import signal
 import sys
+import threading
 import time
 import urllib.request
 
-from moto.server import ThreadedMotoServer
-from moto.ssm import models as ssm_models
+# faults.py lives beside this file; the launcher may be run through runpy from elsewhere.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.ssm import models as ssm_models  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from faults import FaultInjector  # noqa: E402
 
 _original = ssm_models.Command._get_instance_ids_from_targets
 
@@ -28,8 +46,10 @@ ssm_models.Command._get_instance_ids_from_targets = _only_given_targets
 
 def main() -> None:
     port = int(sys.argv[1])
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    app = FaultInjector(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     for _ in range(200):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
@@ -37,7 +57,12 @@ def main() -> None:
         except Exception:  # noqa: BLE001 - not up yet
             time.sleep(0.05)
     print(f"READY {port}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (server.stop(), sys.exit(0)))
+
+    def stop(*_):
+        server.shutdown()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     while True:
         time.sleep(3600)
 

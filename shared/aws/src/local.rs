@@ -97,9 +97,10 @@ fn start_moto_once(python: &Path, launcher: &Path) -> Result<Moto, String> {
     }
 }
 
-/// Clients pointed at the emulator with dummy credentials.
+/// Clients pointed at the emulator with dummy credentials (retries and timeouts as in production).
 pub async fn clients(url: &str) -> AwsClients {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    // The same retries and timeouts as the product's clients.
+    let config = crate::config::sdk_loader()
         .endpoint_url(url)
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -108,6 +109,117 @@ pub async fn clients(url: &str) -> AwsClients {
         .load()
         .await;
     AwsClients::from_sdk_config(config)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fault-injecting layer in front of moto (tests/moto/faults.py; the exact JSON is documented
+// there). Rules are JSON values so tests can write them with `serde_json::json!`.
+// ---------------------------------------------------------------------------------------------
+
+/// One AWS call the fault layer saw (`GET /_selfheal/calls`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct FaultCall {
+    /// Arrival order, from 1.
+    pub seq: u64,
+    /// When the request arrived (epoch milliseconds).
+    pub at_ms: i64,
+    /// How long the layer took to answer (null while the call is still in flight).
+    pub ms: Option<u64>,
+    /// The SigV4 credential-scope service (`ssm`, `dynamodb`, `sqs`, …).
+    pub service: Option<String>,
+    /// `X-Amz-Target` (`AmazonSSM.SendCommand`), or the query protocol's `Action` (`Publish`).
+    pub operation: String,
+    /// The status the client was answered (null while in flight).
+    pub status: Option<u16>,
+    /// moto's own status; null when moto did not act (a fault answered before it).
+    pub moto_status: Option<u16>,
+    /// Index of the rule that applied.
+    pub rule: Option<usize>,
+    /// `before` or `after` (the rule's `when`).
+    pub when: Option<String>,
+    pub delay_ms: u64,
+    /// `ok` or `error: …` when the rule had a side effect.
+    pub side_effect: Option<String>,
+    /// The request body (clipped), only from [`fault_calls_with_bodies`].
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// One request to the fault layer's control endpoint; returns (status, body).
+async fn control(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let target = format!("{}{path}", url.trim_end_matches('/'));
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut req = client.request(method, &target);
+    if let Some(b) = body {
+        req = req
+            .header("Content-Type", "application/json")
+            .body(b.to_owned());
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| format!("fault layer at {url}: {e}"))?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.map_err(|e| format!("fault layer: {e}"))?;
+    Ok((status, text))
+}
+
+async fn control_ok(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<String, String> {
+    match control(url, method, path, body).await? {
+        (200, text) => Ok(text),
+        (status, text) => Err(format!("{method} {path} answered {status}: {text}")),
+    }
+}
+
+/// Replaces the fault rules (`rules`: a JSON array of rules, see tests/moto/faults.py) and
+/// resets their counters.
+pub async fn set_faults(url: &str, rules: &serde_json::Value) -> Result<(), String> {
+    control_ok(url, "POST", "/_selfheal/faults", Some(&rules.to_string())).await?;
+    Ok(())
+}
+
+/// Removes every fault rule: moto answers unchanged again.
+pub async fn clear_faults(url: &str) -> Result<(), String> {
+    control_ok(url, "DELETE", "/_selfheal/faults", None).await?;
+    Ok(())
+}
+
+/// The current rules with their `matched` and `applied` counters.
+pub async fn fault_rules(url: &str) -> Result<serde_json::Value, String> {
+    let text = control_ok(url, "GET", "/_selfheal/faults", None).await?;
+    serde_json::from_str(&text).map_err(|e| format!("fault rules: {e}"))
+}
+
+/// Every AWS call the layer saw, oldest first.
+pub async fn fault_calls(url: &str) -> Result<Vec<FaultCall>, String> {
+    let text = control_ok(url, "GET", "/_selfheal/calls", None).await?;
+    serde_json::from_str(&text).map_err(|e| format!("fault calls: {e}"))
+}
+
+/// Like [`fault_calls`], with each request body (clipped to 4096 characters).
+pub async fn fault_calls_with_bodies(url: &str) -> Result<Vec<FaultCall>, String> {
+    let text = control_ok(url, "GET", "/_selfheal/calls?bodies=1", None).await?;
+    serde_json::from_str(&text).map_err(|e| format!("fault calls: {e}"))
+}
+
+/// Forgets the calls seen so far.
+pub async fn clear_fault_calls(url: &str) -> Result<(), String> {
+    control_ok(url, "DELETE", "/_selfheal/calls", None).await?;
+    Ok(())
 }
 
 /// Environment for a child `selfheal` process pointed at the emulator.
