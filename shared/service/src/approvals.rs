@@ -9,7 +9,9 @@
 use crate::engine::{Engine, InboundRecord};
 use crate::flow::{Case, Delivery, Ending};
 use crate::outcome::Outcome;
-use crate::ports::{AnnouncementKind, Claim, ClaimState, EpochMillis, PortError};
+use crate::ports::{
+    AnnouncementKind, ClaimState, Decided, DecidedAnnounce, EpochMillis, PortError,
+};
 use crate::record::{approver_of, HistoryFields};
 use selfheal_core::approval::Approval;
 use selfheal_core::{claim_id, decide, parse_body};
@@ -103,41 +105,6 @@ impl Engine {
         self.handle_alert(&delivery).await
     }
 
-    /// Takes over a claim that awaits approval (one conditional write, so two presses or two
-    /// deliveries resume it once). `None`: it is not awaiting approval any more.
-    pub(crate) async fn take_awaiting(
-        &self,
-        identity: &str,
-        owner: &str,
-        run: bool,
-    ) -> Result<Option<Claim>, PortError> {
-        let Some(existing) = self.ports.store.load_claim(identity).await? else {
-            return Ok(None);
-        };
-        if existing.state != ClaimState::AwaitingApproval {
-            return Ok(None);
-        }
-        let now = self.ports.clock.now_ms();
-        let mut mine = existing.clone();
-        mine.state = ClaimState::Claimed;
-        mine.owner = owner.to_owned();
-        mine.owner_until_ms = now + self.lease_ms();
-        mine.phase = None;
-        mine.command_id = None;
-        mine.phase_sent_at_ms = None;
-        mine.approved = run;
-        mine.version = existing.version + 1;
-        if !self
-            .ports
-            .store
-            .update_claim(&mine, existing.version)
-            .await?
-        {
-            return Ok(None);
-        }
-        Ok(Some(mine))
-    }
-
     /// Ends every approval request whose expiry has passed without a press: `expired`, the
     /// request's thread told, a human paged. A request with a press on record is left to that
     /// press (it comes through the queue and is judged by when it was pressed). Called before
@@ -166,20 +133,61 @@ impl Engine {
     }
 
     async fn expire_one(&self, identity: &str, now: EpochMillis) -> Result<bool, PortError> {
-        if self.ports.store.approval_record(identity).await?.is_some() {
-            // Pressed in time: the press on the queue decides (Run, Skip or expired by its time).
-            return Ok(false);
-        }
-        let claim = self.ports.store.load_claim(identity).await?;
-        let Some(claim) = claim.filter(|c| c.state == ClaimState::AwaitingApproval) else {
+        let Some(claim) = self.ports.store.load_claim(identity).await? else {
             self.ports.store.close_approval(identity).await?;
             return Ok(false);
         };
-        if claim.approval_expires_at_ms.is_some_and(|at| at > now) {
-            return Ok(false);
-        }
-        let owner = format!("{}/expiry", self.settings.owner);
-        let Some(mut claim) = self.take_awaiting(identity, &owner, false).await? else {
+        let claim = match claim.state {
+            ClaimState::AwaitingApproval => {
+                if claim.approval_expires_at_ms.is_some_and(|at| at > now) {
+                    return Ok(false);
+                }
+                // A press recorded in time for this very request is left to that press while
+                // it can still arrive through the queue; after the grace period (or for a
+                // record of another key) the request is ended anyway.
+                let expires = claim.approval_expires_at_ms.unwrap_or(now);
+                if let Some(rec) = self.ports.store.approval_record(identity).await? {
+                    if Some(rec.key.as_str()) == claim.key.as_deref()
+                        && now < expires + PRESS_GRACE_MS
+                    {
+                        return Ok(false);
+                    }
+                }
+                // Decided in the same conditional write that takes the claim.
+                let mut mine = claim.clone();
+                mine.state = ClaimState::Claimed;
+                mine.owner = format!("{}/expiry", self.settings.owner);
+                mine.owner_until_ms = now + self.lease_ms();
+                mine.decided = Some(Decided {
+                    outcome: Outcome::Expired,
+                    reason: EXPIRED_WHY.to_owned(),
+                    failed_phase: None,
+                    exit_code: None,
+                    output_tail: None,
+                    announce: DecidedAnnounce::Remediation { holds_lease: false },
+                });
+                mine.version = claim.version + 1;
+                if !self.ports.store.update_claim(&mine, claim.version).await? {
+                    return Ok(false);
+                }
+                mine
+            }
+            // Decided (here, or by a press) but not closed: finish it.
+            ClaimState::Claimed | ClaimState::Running | ClaimState::CapacityWait
+                if claim.decided.as_ref().is_some_and(|d| {
+                    d.outcome == Outcome::Expired || claim.owner_until_ms <= now
+                }) =>
+            {
+                claim
+            }
+            // Done, or Run accepted and in progress: nothing to end here.
+            ClaimState::Done => {
+                self.ports.store.close_approval(identity).await?;
+                return Ok(false);
+            }
+            _ => return Ok(false),
+        };
+        let Some(decided) = claim.decided.clone() else {
             return Ok(false);
         };
         let body = claim.body.clone().unwrap_or_default();
@@ -200,20 +208,35 @@ impl Engine {
             dry_run: false,
             approval: None,
         };
-        let why = "nobody pressed Run or Skip before the approval request expired: nothing ran after the precheck";
-        let ending = Ending::because(why);
-        self.close_claim(&case, &mut claim, Outcome::Expired, &ending)
+        let ending = Ending {
+            reason: decided.reason.clone(),
+            failed_phase: decided.failed_phase.clone(),
+            exit_code: decided.exit_code,
+            output_tail: decided.output_tail.clone(),
+        };
+        let mut claim = claim;
+        self.close_claim(&case, &mut claim, decided.outcome, &ending)
             .await?;
+        // `close_claim` closes the open request only when the claim still carried its expiry.
+        self.ports.store.close_approval(identity).await?;
         let a = self.announcement(
             &case,
             AnnouncementKind::Result,
-            Some(Outcome::Expired),
+            Some(decided.outcome),
             &ending,
             Some(&claim),
             &[],
         );
         self.ports.chat.announce(&a).await;
-        self.ports.escalator.escalate(&a).await;
+        if decided.outcome == Outcome::Expired || decided.outcome.escalates() {
+            self.ports.escalator.escalate(&a).await;
+        }
         Ok(true)
     }
 }
+
+/// How long after its expiry a request with a press on record waits for that press.
+const PRESS_GRACE_MS: EpochMillis = 10 * 60_000;
+
+const EXPIRED_WHY: &str =
+    "nobody pressed Run or Skip before the approval request expired: nothing ran after the precheck";

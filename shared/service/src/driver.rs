@@ -44,8 +44,9 @@ impl Engine {
                     holder,
                     max_concurrent,
                     until,
+                    fleet,
                 } => Fact::Capacity(
-                    self.take_capacity(&role, &holder, max_concurrent, until)
+                    self.take_capacity(&role, &holder, max_concurrent, until, fleet)
                         .await,
                 ),
                 Step::HoldLease {
@@ -143,8 +144,11 @@ impl Engine {
                 self.ports.clock.sleep(d).await;
                 phase::Fact::Slept
             }
-            // The alert machine handles these itself (claim saves, ends).
-            phase::Step::SaveClaim | phase::Step::Done { .. } | phase::Step::Fail(_) => {
+            // The alert machine handles these itself (claim saves, re-checks, ends).
+            phase::Step::SaveClaim
+            | phase::Step::Recheck
+            | phase::Step::Done { .. }
+            | phase::Step::Fail(_) => {
                 return Err(PortError::Permanent(
                     "driver: a phase step the alert machine handles itself".into(),
                 ))
@@ -160,6 +164,7 @@ impl Engine {
         holder: &str,
         max_concurrent: u32,
         until: EpochMillis,
+        fleet: bool,
     ) -> Result<Capacity, PortError> {
         let lock = self.role_lock(role);
         let _guard = lock.lock().await;
@@ -170,6 +175,9 @@ impl Engine {
             .await?
         {
             return Ok(Capacity::RoleFull);
+        }
+        if !fleet {
+            return Ok(Capacity::Granted);
         }
         match store
             .take_fleet_slot(holder, self.settings.max_per_hour, now)

@@ -16,8 +16,9 @@ use crate::flow::Case;
 use crate::outcome::Outcome;
 use crate::phase::{self, PhaseRun, PhaseSpec};
 use crate::ports::{
-    Announcement, AnnouncementKind, Claim, ClaimAttempt, ClaimState, EpochMillis, GlobalMode,
-    HistoryRecord, InstanceTags, LiveAlarm, NeedsReview, PortError, SilenceRecord,
+    Announcement, AnnouncementKind, Claim, ClaimAttempt, ClaimState, Decided, DecidedAnnounce,
+    EpochMillis, GlobalMode, HistoryRecord, InstanceTags, LiveAlarm, NeedsReview, PortError,
+    SilenceRecord,
 };
 use crate::record::{announcement_at, approver_of, fields_of, has_live_alarm, history_record};
 use crate::record::{HistoryFields, Stamp};
@@ -77,6 +78,8 @@ pub enum Step {
         holder: String,
         max_concurrent: u32,
         until: EpochMillis,
+        /// Take a fleet slot too (not when resuming a remediation already counted).
+        fleet: bool,
     },
     /// Extends the lease while a command keeps running after the deadline (failure only logged).
     HoldLease {
@@ -166,12 +169,58 @@ enum FinishKind {
     Silenced { note_id: String, until: EpochMillis },
 }
 
+impl Finish {
+    fn decided(&self) -> Decided {
+        Decided {
+            outcome: self.outcome,
+            reason: self.ending.reason.clone(),
+            failed_phase: self.ending.failed_phase.clone(),
+            exit_code: self.ending.exit_code,
+            output_tail: self.ending.output_tail.clone(),
+            announce: match &self.kind {
+                FinishKind::Remediation => DecidedAnnounce::Remediation {
+                    holds_lease: self.holds_lease,
+                },
+                FinishKind::BeforeActing => DecidedAnnounce::BeforeActing,
+                FinishKind::Silenced { note_id, until } => DecidedAnnounce::Silenced {
+                    note_id: note_id.clone(),
+                    until_ms: *until,
+                },
+            },
+        }
+    }
+
+    fn from_decided(d: &Decided) -> Self {
+        let (holds_lease, kind) = match &d.announce {
+            DecidedAnnounce::Remediation { holds_lease } => (*holds_lease, FinishKind::Remediation),
+            DecidedAnnounce::BeforeActing => (false, FinishKind::BeforeActing),
+            DecidedAnnounce::Silenced { note_id, until_ms } => (
+                false,
+                FinishKind::Silenced {
+                    note_id: note_id.clone(),
+                    until: *until_ms,
+                },
+            ),
+        };
+        Self {
+            outcome: d.outcome,
+            ending: Ending {
+                reason: d.reason.clone(),
+                failed_phase: d.failed_phase.clone(),
+                exit_code: d.exit_code,
+                output_tail: d.output_tail.clone(),
+            },
+            holds_lease,
+            kind,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum State {
     Start,
     AwaitingLoaded,
     AwaitingTaken,
-    SkipLoaded,
     Put,
     TakenOver,
     StrayHandedBack,
@@ -185,6 +234,7 @@ enum State {
     Capacity,
     Live,
     InPhase(Box<PhaseRun>),
+    PhaseRecheck(Box<PhaseRun>),
     PhaseSaved(Box<PhaseRun>),
     RunningHandedBack,
     ApprovalHistory,
@@ -192,6 +242,7 @@ enum State {
     ApprovalOpened,
     WaitHistory { why: String },
     WaitHandedBack { why: String },
+    Deciding(Box<Finish>),
     FinalHistory(Box<Finish>),
     ClaimDone(Box<Finish>),
     Noted { why: String },
@@ -225,6 +276,8 @@ pub struct AlertRun {
     phases: Vec<Phase>,
     next_phase: usize,
     close_approval: bool,
+    /// This delivery resumes a remediation whose earlier phases ran in an earlier delivery.
+    resumed: bool,
     /// Steps to emit before the next real request; effects among them are answered `Fact::Ok`.
     outbox: VecDeque<Step>,
     awaiting_effect: bool,
@@ -260,6 +313,7 @@ impl AlertRun {
             phases: Vec::new(),
             next_phase: 0,
             close_approval: false,
+            resumed: false,
             outbox: VecDeque::new(),
             awaiting_effect: false,
         }
@@ -290,6 +344,20 @@ impl AlertRun {
                 mine.phase_sent_at_ms = None;
                 mine.approved = run;
                 mine.version = existing.version + 1;
+                // A Skip, or a Run pressed after the expiry, is decided in this same write, so a
+                // crash right after it cannot reopen the request.
+                if let Some(ap) = self.input.approval.as_ref() {
+                    if let Some((outcome, why)) = press_stop(ap, &approver_of(ap)) {
+                        mine.decided = Some(Decided {
+                            outcome,
+                            reason: why,
+                            failed_phase: None,
+                            exit_code: None,
+                            output_tail: None,
+                            announce: DecidedAnnounce::Remediation { holds_lease: false },
+                        });
+                    }
+                }
                 self.claim = Some(mine.clone());
                 self.state = State::AwaitingTaken;
                 self.emit_then(Step::UpdateClaim {
@@ -309,8 +377,6 @@ impl AlertRun {
                 self.claim = None;
                 self.not_awaiting()
             }
-            (State::SkipLoaded, Fact::Claim(Ok(Some(c)))) => self.duplicate(&c),
-            (State::SkipLoaded, Fact::Claim(Ok(None))) => self.done(Outcome::Retry),
             (State::Put, Fact::Put(Ok(ClaimAttempt::Won(c)))) => {
                 self.claim = Some(c);
                 self.holding()
@@ -412,6 +478,19 @@ impl AlertRun {
                 let s = run.step(f, now);
                 self.phase_step(run, s)
             }
+            (State::PhaseRecheck(mut run), Fact::Live(Ok(live))) => {
+                let name = self.input.alert.alarm_name.clone().unwrap_or_default();
+                let stop = self.instance().and_then(|i| {
+                    live_alarm_stop(&name, &i, live.as_ref())
+                        .map(|(outcome, why)| (outcome, Ending::because(why)))
+                });
+                let s = run.step(phase::Fact::Rechecked(stop), now);
+                self.phase_step(run, s)
+            }
+            (State::PhaseRecheck(run), Fact::Live(Err(e))) => {
+                self.claim = Some(run.into_claim());
+                self.fail(e)
+            }
             (State::InPhase(run), Fact::PhaseFailed(e)) => {
                 self.claim = Some(run.into_claim());
                 self.fail(e)
@@ -429,10 +508,9 @@ impl AlertRun {
             }
             (State::RunningHandedBack, _) => self.done(Outcome::Running),
             // ---- mode approve: the request
+            // Listed as open before the claim says so: a crash in between leaves an open item
+            // whose claim is not waiting (the sweep closes it), never a request nobody ends.
             (State::ApprovalHistory, Fact::Written(Ok(()))) => {
-                self.save_claim(State::ApprovalSaved)
-            }
-            (State::ApprovalSaved, Fact::Updated(Ok(true))) => {
                 let until = self.claim_ref().approval_expires_at_ms.unwrap_or(now);
                 self.state = State::ApprovalOpened;
                 self.emit_then(Step::OpenApproval {
@@ -440,7 +518,8 @@ impl AlertRun {
                     until,
                 })
             }
-            (State::ApprovalOpened, Fact::Written(Ok(()))) => self.post_request(),
+            (State::ApprovalOpened, Fact::Written(Ok(()))) => self.save_claim(State::ApprovalSaved),
+            (State::ApprovalSaved, Fact::Updated(Ok(true))) => self.post_request(),
             // ---- capacity wait
             (State::WaitHistory { why }, Fact::Written(Ok(()))) => {
                 self.hand_back_claim(State::WaitHandedBack { why })
@@ -463,6 +542,7 @@ impl AlertRun {
                 self.done(Outcome::CapacityWait)
             }
             // ---- finishing
+            (State::Deciding(f), Fact::Updated(Ok(true))) => self.write_final(f),
             (State::FinalHistory(f), Fact::Written(Ok(()))) => {
                 let claim = self.claim_mut();
                 let expected = claim.version;
@@ -527,7 +607,10 @@ impl AlertRun {
                 | Fact::Live(Err(e))
                 | Fact::Written(Err(e)),
             ) => self.fail(e),
-            (State::AttemptSaved | State::ApprovalSaved, Fact::Updated(Ok(false))) => {
+            (
+                State::AttemptSaved | State::ApprovalSaved | State::Deciding(_),
+                Fact::Updated(Ok(false)),
+            ) => {
                 let e = taken_over(&self.identity());
                 self.fail(e)
             }
@@ -567,23 +650,35 @@ impl AlertRun {
         }
     }
 
-    /// A press found the claim not awaiting approval any more.
+    /// A press found the claim not awaiting approval any more: take it like any redelivery
+    /// (a decision left unfinished is finished; an approved run interrupted is resumed; anything
+    /// else is handed back untouched and this press is a duplicate).
     fn not_awaiting(&mut self) -> Step {
-        if !self.is_run() {
-            // A Skip for a request no longer waiting changes nothing.
-            self.state = State::SkipLoaded;
-            return self.emit_then(Step::LoadClaim(self.identity()));
-        }
-        // Approved before and interrupted (capacity wait, failure, deadline): resume it like any
-        // redelivery, once its owner's lease has passed.
         self.state = State::Put;
-        self.emit_then(Step::PutClaim(self.fresh_claim()))
+        let fresh = self.fresh_claim();
+        self.emit_then(Step::PutClaim(fresh))
     }
 
     /// This worker holds the claim: resume what is in flight, or run the guards.
     fn holding(&mut self) -> Step {
-        if self.input.approval.is_some() && !self.from_awaiting && !self.claim_ref().approved {
-            // A Run press for a claim that posted no buttons: give it back untouched.
+        if let Some(d) = self.claim_ref().decided.clone() {
+            // Decided before and not closed (a crash, a lost response): the same record again.
+            let claim = self.claim_ref().clone();
+            self.role = claim.role.clone();
+            self.key = claim.key.clone();
+            self.runbook_key = claim.runbook.clone();
+            self.entry = claim
+                .runbook
+                .as_deref()
+                .and_then(|k| self.runbooks.iter().find(|(key, _)| *key == k))
+                .map(|(_, e)| Arc::new(e.clone()));
+            return self.write_final(Box::new(Finish::from_decided(&d)));
+        }
+        let stray = self.input.approval.as_ref().is_some_and(|ap| {
+            !self.from_awaiting && (ap.decision == Decision::Skip || !self.claim_ref().approved)
+        });
+        if stray {
+            // A press for a claim that is not waiting for it: give it back untouched.
             let c = self.claim_ref().clone();
             self.claim = Some(c.clone());
             return self.hand_back_claim(State::StrayHandedBack);
@@ -604,6 +699,7 @@ impl AlertRun {
     /// A claim with a phase in flight: resume with what the claim fixed (no tag, silence or
     /// decision is consulted again).
     fn resume(&mut self) -> Step {
+        self.resumed = true;
         let claim = self.claim_ref().clone();
         let decision = decide(&self.input.alert, &self.runbooks, claim.role.as_deref());
         self.role = claim.role.clone().or(decision.role.clone());
@@ -676,17 +772,6 @@ impl AlertRun {
         self.runbook_key = decision.runbook_key().map(str::to_owned);
         self.entry = decision.runbook.map(|(_, e)| Arc::new(e.clone()));
         self.action = decision.action;
-        // A Skip, or a Run pressed after the request expired, ends the claim without running.
-        if let (Some(ap), true) = (self.input.approval.as_ref(), self.from_awaiting) {
-            if let Some((outcome, why)) = press_stop(ap, &approver_of(ap)) {
-                return self.finish(Finish {
-                    outcome,
-                    ending: Ending::because(why),
-                    holds_lease: false,
-                    kind: FinishKind::Remediation,
-                });
-            }
-        }
         let simple = match decision.action {
             Action::Ignore => Some(Outcome::Ignored),
             Action::Unresolved => Some(Outcome::Unresolved),
@@ -748,6 +833,11 @@ impl AlertRun {
             self.runbook_key.clone(),
         );
         let claim = self.claim_mut();
+        // Budgets were charged for the key and entry this claim was judged with; if the
+        // decision changed since (a role tag changed during a capacity wait), charge again.
+        if claim.attempt > 0 && (claim.key != key || claim.runbook != runbook) {
+            claim.attempt = 0;
+        }
         claim.role = role;
         claim.key = key;
         claim.runbook = runbook;
@@ -854,14 +944,20 @@ impl AlertRun {
         self.emit_then(Step::MarkNeedsReview(review))
     }
 
+    /// The role lease (held until the remediation can be resumed after a crash: the running
+    /// hold, at least the claim lease) and, for a remediation not yet started, a fleet slot.
     fn take_capacity(&mut self) -> Step {
         let entry = self.entry_or_empty();
+        let hold = ms(self.settings.running_hold).max(self.lease_ms());
         self.state = State::Capacity;
         self.emit_then(Step::TakeCapacity {
             role: self.role.clone().unwrap_or_default(),
             holder: claim_id(&self.identity()),
             max_concurrent: entry.max_concurrent,
-            until: self.now + self.lease_ms(),
+            until: self.now + hold,
+            // Until the first phase is known to have gone out, a resumed run takes (or keeps,
+            // within the hour) its fleet slot again: a slot from long ago does not count now.
+            fleet: self.claim_ref().phases_done.is_empty() && self.claim_ref().command_id.is_none(),
         })
     }
 
@@ -879,8 +975,10 @@ impl AlertRun {
             )),
             Capacity::Granted => {
                 self.holds_lease = true;
-                self.release_on_fail = true;
                 let resuming = self.claim_ref().phase.is_some();
+                // A lease taken for a remediation that has sent nothing yet is given back on a
+                // failure; one whose phases ran keeps it until it is resumed.
+                self.release_on_fail = !resuming;
                 if resuming {
                     return self.start_phases();
                 }
@@ -976,6 +1074,9 @@ impl AlertRun {
             poll_initial: self.settings.poll_initial,
             poll_max: self.settings.poll_max,
             poll_retries: 3,
+            // A resumed remediation about to send `commands` (its precheck ran in an earlier
+            // delivery) reads the live alarm again first, once it knows they were not sent.
+            recheck: phase == Phase::Commands && self.resumed && has_live_alarm(&self.input.alert),
         };
         let claim = self.claim.take().unwrap_or_default();
         let mut run = Box::new(PhaseRun::new(spec, claim));
@@ -1012,6 +1113,19 @@ impl AlertRun {
                 self.claim = Some(run.into_claim());
                 self.fail(e)
             }
+            phase::Step::Recheck => match self.instance() {
+                Some(instance) => {
+                    self.state = State::PhaseRecheck(run);
+                    self.emit_then(Step::LiveAlarm {
+                        name: self.input.alert.alarm_name.clone().unwrap_or_default(),
+                        instance,
+                    })
+                }
+                None => {
+                    let s = run.step(phase::Fact::Rechecked(None), self.now);
+                    self.phase_step(run, s)
+                }
+            },
             io => {
                 self.state = State::InPhase(run);
                 self.emit_then(Step::Phase(io))
@@ -1111,8 +1225,32 @@ impl AlertRun {
         })
     }
 
-    /// Writes the final history record under the claim id; the claim is marked done next.
+    /// Ends an alert that holds the claim: the outcome is first made durable in the claim
+    /// (conditional update), then the final history record is written under the claim id, then
+    /// the claim is marked done. A redelivery that finds the decision repeats the last two.
     fn finish(&mut self, f: Finish) -> Step {
+        let (role, key, runbook) = (
+            self.role.clone(),
+            self.key.clone(),
+            self.runbook_key.clone(),
+        );
+        let decided = f.decided();
+        let claim = self.claim_mut();
+        if claim.role.is_none() {
+            claim.role = role;
+        }
+        if claim.key.is_none() {
+            claim.key = key;
+        }
+        if claim.runbook.is_none() {
+            claim.runbook = runbook;
+        }
+        claim.decided = Some(decided);
+        self.save_claim(State::Deciding(Box::new(f)))
+    }
+
+    /// Writes the final history record (the decision is durable in the claim).
+    fn write_final(&mut self, f: Box<Finish>) -> Step {
         let claim = self.claim_ref().clone();
         let rec = history_record(
             self.stamp(),
@@ -1124,7 +1262,7 @@ impl AlertRun {
             &f.ending,
         );
         self.outbox.push_back(Step::Failpoint("before-history"));
-        self.state = State::FinalHistory(Box::new(f));
+        self.state = State::FinalHistory(f);
         self.emit_then(Step::PutHistory(Box::new(rec)))
     }
 

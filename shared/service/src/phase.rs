@@ -8,8 +8,10 @@
 //! 1. a stored command id is polled, never sent again;
 //! 2. with no id but `phase_sent_at_ms` set (a crash between SendCommand and saving its id, or a
 //!    lost SendCommand response), the command is looked for by its comment before anything else;
-//! 3. only then is the mode read: `off`/`dry-run` end it before anything is sent;
-//! 4. `phase_sent_at_ms` is saved, then SendCommand (never retried: this machine's step 2 is the
+//! 3. `phase_sent_at_ms` is saved, then the mode is read (again if the answer took more than
+//!    2 s): `off`/`dry-run` end it before anything is sent, and so does a deadline too close to
+//!    send and still save state;
+//! 4. SendCommand follows the mode read directly (never retried: this machine's step 2 is the
 //!    only retry), then the id is saved;
 //! 5. the invocation is polled with a doubling delay until it ends, or until the deadline leaves
 //!    only the margin to save state (`Running`: the next delivery resumes at step 1).
@@ -42,6 +44,9 @@ pub struct PhaseSpec {
     pub poll_max: Duration,
     /// Transient poll failures tolerated before the record goes back to the queue.
     pub poll_retries: u32,
+    /// Ask for a live alarm re-check once it is known that this phase was not sent yet (a
+    /// resumed remediation about to send `commands`).
+    pub recheck: bool,
 }
 
 /// A fact the driver learned by performing the previous step.
@@ -56,6 +61,8 @@ pub enum Fact {
     Sent(Sent),
     Polled(Result<Invocation, PortError>),
     Slept,
+    /// The live re-check: `None` to go on, else how the remediation ends.
+    Rechecked(Option<(Outcome, Ending)>),
 }
 
 /// What the driver must do next.
@@ -67,6 +74,8 @@ pub enum Step {
         since: EpochMillis,
     },
     ReadMode,
+    /// Re-check the live alarm before sending (answer [`Fact::Rechecked`]).
+    Recheck,
     /// Save [`PhaseRun::claim`] (conditional on its version).
     SaveClaim,
     Send(CommandRequest),
@@ -89,6 +98,7 @@ enum State {
     Begin,
     AwaitFound,
     AwaitMode,
+    AwaitRecheck,
     AwaitSentAtSaved,
     AwaitSent,
     AwaitIdSaved,
@@ -106,7 +116,11 @@ pub struct PhaseRun {
     state: State,
     delay: Duration,
     poll_errors: u32,
+    mode_asked_at: EpochMillis,
 }
+
+/// A mode answer that took longer than this to arrive is read again before anything is sent.
+pub const MODE_MAX_AGE_MS: EpochMillis = 2_000;
 
 impl PhaseRun {
     pub fn new(spec: PhaseSpec, claim: Claim) -> Self {
@@ -117,6 +131,7 @@ impl PhaseRun {
             state: State::Begin,
             delay,
             poll_errors: 0,
+            mode_asked_at: 0,
         }
     }
 
@@ -138,19 +153,38 @@ impl PhaseRun {
         match (self.state, fact) {
             (State::Begin, Fact::Start) => self.begin(now),
             (State::AwaitFound, Fact::Found(Some(id))) => self.record_id(id),
-            (State::AwaitFound, Fact::Found(None)) => self.read_mode(),
-            (State::AwaitMode, Fact::Mode(mode)) => {
-                let done = self.claim.phases_done.clone();
-                match mode_stop(mode, self.spec.dry_run, self.spec.phase, &done) {
-                    Some((outcome, ending)) => self.done(Some(outcome), ending),
-                    None => {
-                        self.claim.phase_sent_at_ms = Some(now);
-                        self.state = State::AwaitSentAtSaved;
-                        Step::SaveClaim
-                    }
+            (State::AwaitFound, Fact::Found(None)) | (State::AwaitSentAtSaved, Fact::Saved) => {
+                if self.spec.recheck {
+                    self.spec.recheck = false;
+                    self.state = State::AwaitRecheck;
+                    return Step::Recheck;
                 }
+                self.read_mode(now)
             }
-            (State::AwaitSentAtSaved, Fact::Saved) => {
+            (State::AwaitRecheck, Fact::Rechecked(None)) => self.read_mode(now),
+            (State::AwaitRecheck, Fact::Rechecked(Some((outcome, ending)))) => {
+                self.done(Some(outcome), ending)
+            }
+            (State::AwaitMode, Fact::Mode(mode)) => {
+                // A read that took long may be stale: read again rather than act on it.
+                if now - self.mode_asked_at > MODE_MAX_AGE_MS {
+                    return self.read_mode(now);
+                }
+                let done = self.claim.phases_done.clone();
+                if let Some((outcome, ending)) =
+                    mode_stop(mode, self.spec.dry_run, self.spec.phase, &done)
+                {
+                    return self.done(Some(outcome), ending);
+                }
+                if now + self.spec.deadline_margin_ms >= self.spec.deadline {
+                    // Too late to send and still save state: the next delivery sends it.
+                    return self.done(
+                        Some(Outcome::Running),
+                        Ending::because(
+                            "time ran out before the phase was sent; the next delivery resumes",
+                        ),
+                    );
+                }
                 self.state = State::AwaitSent;
                 Step::Send(CommandRequest {
                     instance: self.spec.instance.clone(),
@@ -208,7 +242,7 @@ impl PhaseRun {
         }
     }
 
-    fn begin(&mut self, _now: EpochMillis) -> Step {
+    fn begin(&mut self, now: EpochMillis) -> Step {
         let phase = self.spec.phase.as_str();
         if self.claim.phase.as_deref() != Some(phase) {
             self.claim.phase = Some(phase.to_owned());
@@ -219,7 +253,7 @@ impl PhaseRun {
         if self.claim.command_id.is_some() {
             // Sent before and its id saved: never send again, read it.
             self.state = State::AwaitIdSaved;
-            return self.step(Fact::Saved, _now);
+            return self.step(Fact::Saved, now);
         }
         match self.claim.phase_sent_at_ms {
             // A crash between SendCommand and saving its id (or a lost response): find the
@@ -232,11 +266,18 @@ impl PhaseRun {
                     since,
                 }
             }
-            None => self.read_mode(),
+            // Sent-at is saved before the mode is read, so the mode read is the last thing
+            // before SendCommand and at most a few seconds old when it goes out.
+            None => {
+                self.claim.phase_sent_at_ms = Some(now);
+                self.state = State::AwaitSentAtSaved;
+                Step::SaveClaim
+            }
         }
     }
 
-    fn read_mode(&mut self) -> Step {
+    fn read_mode(&mut self, now: EpochMillis) -> Step {
+        self.mode_asked_at = now;
         self.state = State::AwaitMode;
         Step::ReadMode
     }
@@ -303,6 +344,7 @@ mod tests {
             poll_initial: Duration::from_millis(250),
             poll_max: Duration::from_secs(5),
             poll_retries: 3,
+            recheck: false,
         }
     }
 
@@ -337,13 +379,13 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_phase_reads_the_mode_saves_sends_saves_and_polls() {
+    fn a_fresh_phase_saves_reads_the_mode_sends_saves_and_polls() {
         let mut run = PhaseRun::new(spec(Phase::Commands), claim());
         let steps = drive(
             &mut run,
             vec![
-                Fact::Mode(GlobalMode::Enforce),
                 Fact::Saved,
+                Fact::Mode(GlobalMode::Enforce),
                 Fact::Sent(Sent::CommandId("c1".into())),
                 Fact::Saved,
                 Fact::Polled(Ok(inv(InvocationStatus::Running, None))),
@@ -351,8 +393,12 @@ mod tests {
                 Fact::Polled(Ok(inv(InvocationStatus::Success, Some(0)))),
             ],
         );
-        assert_eq!(steps[0], Step::ReadMode);
-        assert_eq!(steps[1], Step::SaveClaim, "sent-at saved before sending");
+        assert_eq!(steps[0], Step::SaveClaim, "sent-at saved first");
+        assert_eq!(
+            steps[1],
+            Step::ReadMode,
+            "the mode read right before sending"
+        );
         assert!(matches!(steps[2], Step::Send(_)));
         assert_eq!(steps[3], Step::SaveClaim, "the id saved right after");
         assert!(matches!(steps[4], Step::Poll { .. }));
@@ -361,7 +407,74 @@ mod tests {
         let c = run.into_claim();
         assert_eq!(c.command_ids, vec!["c1".to_owned()]);
         assert_eq!(c.phases_done, vec!["commands".to_owned()]);
-        assert_eq!(c.phase_sent_at_ms, Some(T0 + 1_000));
+        assert_eq!(c.phase_sent_at_ms, Some(T0));
+    }
+
+    #[test]
+    fn a_resumed_commands_phase_rechecks_the_alarm_only_if_not_sent() {
+        // Not sent yet: re-check, and a recovered alarm ends it before anything is sent.
+        let mut s = spec(Phase::Commands);
+        s.recheck = true;
+        let mut run = PhaseRun::new(s.clone(), claim());
+        assert_eq!(run.step(Fact::Start, T0), Step::SaveClaim);
+        assert_eq!(run.step(Fact::Saved, T0), Step::Recheck);
+        let stop = Some((Outcome::Recovered, Ending::because("OK again")));
+        assert!(matches!(
+            run.step(Fact::Rechecked(stop), T0),
+            Step::Done {
+                outcome: Some(Outcome::Recovered),
+                ..
+            }
+        ));
+        // Found by its comment (it was sent): awaited, no re-check.
+        let mut c = claim();
+        c.phase = Some("commands".into());
+        c.phase_sent_at_ms = Some(T0 - 5);
+        let mut run = PhaseRun::new(s, c);
+        assert!(matches!(
+            run.step(Fact::Start, T0),
+            Step::FindByComment { .. }
+        ));
+        assert_eq!(
+            run.step(Fact::Found(Some("c1".into())), T0),
+            Step::SaveClaim
+        );
+    }
+
+    #[test]
+    fn a_slow_mode_answer_is_read_again_before_sending() {
+        let mut run = PhaseRun::new(spec(Phase::Commands), claim());
+        assert_eq!(run.step(Fact::Start, T0), Step::SaveClaim);
+        assert_eq!(run.step(Fact::Saved, T0 + 1), Step::ReadMode);
+        // Asked at +1 ms, answered 5 s later: it may predate a flip.
+        assert_eq!(
+            run.step(Fact::Mode(GlobalMode::Enforce), T0 + 5_001),
+            Step::ReadMode
+        );
+        let next = run.step(Fact::Mode(GlobalMode::Off), T0 + 5_002);
+        assert!(matches!(
+            next,
+            Step::Done {
+                outcome: Some(Outcome::Killed),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn nothing_is_sent_when_the_deadline_leaves_no_time_to_save() {
+        let mut s = spec(Phase::Commands);
+        s.deadline = T0 + 6_000;
+        let mut run = PhaseRun::new(s, claim());
+        let steps = drive(&mut run, vec![Fact::Saved, Fact::Mode(GlobalMode::Enforce)]);
+        assert_eq!(sends(&steps), 0);
+        assert!(matches!(
+            steps.last(),
+            Some(Step::Done {
+                outcome: Some(Outcome::Running),
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -407,7 +520,8 @@ mod tests {
                             }
                         ));
                     } else {
-                        assert_eq!(after, Step::SaveClaim);
+                        // Not found: sent-at is already saved; the mode read leads to the send.
+                        assert!(matches!(after, Step::Send(_)), "{after:?}");
                     }
                 }
             }
@@ -426,9 +540,9 @@ mod tests {
             let mut c = claim();
             c.phases_done = vec!["precheck".into(), "commands".into()];
             let mut run = PhaseRun::new(s, c);
-            let steps = drive(&mut run, vec![Fact::Mode(mode)]);
+            let steps = drive(&mut run, vec![Fact::Saved, Fact::Mode(mode)]);
             assert_eq!(sends(&steps), 0);
-            match &steps[1] {
+            match &steps[2] {
                 Step::Done {
                     outcome: Some(o),
                     ending,
@@ -447,13 +561,13 @@ mod tests {
     #[test]
     fn the_deadline_hands_back_running_with_the_id_saved() {
         let mut s = spec(Phase::Commands);
-        s.deadline = T0 + 4_000; // inside the margin at once
+        s.deadline = T0 + 9_000; // sent at +2 s, inside the margin once the id is saved at +4 s
         let mut run = PhaseRun::new(s, claim());
         let steps = drive(
             &mut run,
             vec![
-                Fact::Mode(GlobalMode::Enforce),
                 Fact::Saved,
+                Fact::Mode(GlobalMode::Enforce),
                 Fact::Sent(Sent::CommandId("c1".into())),
                 Fact::Saved,
             ],
@@ -504,8 +618,8 @@ mod tests {
         let steps = drive(
             &mut run,
             vec![
-                Fact::Mode(GlobalMode::Enforce),
                 Fact::Saved,
+                Fact::Mode(GlobalMode::Enforce),
                 Fact::Sent(Sent::InvalidInstance("InvalidInstanceId".into())),
             ],
         );
@@ -520,8 +634,8 @@ mod tests {
         let steps = drive(
             &mut run,
             vec![
-                Fact::Mode(GlobalMode::Enforce),
                 Fact::Saved,
+                Fact::Mode(GlobalMode::Enforce),
                 Fact::Sent(Sent::CommandId("c1".into())),
                 Fact::Saved,
                 Fact::Polled(Ok(inv(InvocationStatus::Unknown, Some(0)))),
@@ -541,8 +655,8 @@ mod tests {
     fn a_fact_out_of_order_fails_closed() {
         let mut run = PhaseRun::new(spec(Phase::Commands), claim());
         let first = run.step(Fact::Start, T0);
-        assert_eq!(first, Step::ReadMode);
-        // A SendCommand answer while the machine waits for the mode: never a send or success.
+        assert_eq!(first, Step::SaveClaim);
+        // A SendCommand answer while the machine waits for a save: never a send or success.
         let next = run.step(Fact::Sent(Sent::CommandId("c1".into())), T0);
         assert!(matches!(next, Step::Fail(PortError::Permanent(_))));
     }

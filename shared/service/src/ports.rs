@@ -284,9 +284,43 @@ pub struct Claim {
     /// Run was pressed for this claim: a resumed run goes past the precheck.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub approved: bool,
+    /// The final outcome, made durable before its history record is written: a redelivery that
+    /// finds it (claim not yet `Done`) writes the same record again and closes the claim,
+    /// instead of judging the alert anew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided: Option<Decided>,
     /// While `AwaitingApproval`: when the Run/Skip request expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_expires_at_ms: Option<EpochMillis>,
+}
+
+/// How an alert ended, kept in its claim until the claim is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decided {
+    pub outcome: crate::outcome::Outcome,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tail: Option<String>,
+    /// Who is told: `remediation` (the result, escalated when it pages), `before-acting` (only
+    /// what pages), `silenced` (the first of a stretch of silence).
+    pub announce: DecidedAnnounce,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum DecidedAnnounce {
+    Remediation {
+        holds_lease: bool,
+    },
+    BeforeActing,
+    Silenced {
+        note_id: String,
+        until_ms: EpochMillis,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -198,14 +198,15 @@ fn non_enforce_since(
 }
 
 /// 2. No phase is sent more than [`MODE_STALENESS_MS`] after a global `off`/`dry-run` became
-/// visible.
+/// visible: measured at the moment the engine issued SendCommand (how long SSM then takes to act
+/// on the request is outside the engine's hands; the SDK's timeouts bound it).
 fn kill_switch(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     for id in ids {
         for s in &id.sends {
-            let Some((since, mode)) = non_enforce_since(&sim.flips, s.t) else {
+            let Some((since, mode)) = non_enforce_since(&sim.flips, s.issued) else {
                 continue;
             };
-            if s.t - since <= MODE_STALENESS_MS {
+            if s.issued - since <= MODE_STALENESS_MS {
                 continue;
             }
             let read = log
@@ -626,7 +627,10 @@ fn checked_before_acting(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Vi
                     kind: "commands without a precheck",
                     text: format!("{who}: commands sent at {} with no precheck", at(cmd.t)),
                 }),
-                Some(p) if cmd.t - p.done_at > CHECK_AGE_MS => v.push(Violation {
+                // A remediation resumed after a crash between its precheck and its commands
+                // does not repeat the precheck (it re-reads the live alarm instead): a known
+                // limitation, reported only with SELFHEAL_SIM_STRICT_PRECHECK=1.
+                Some(p) if cmd.t - p.done_at > CHECK_AGE_MS && strict_precheck() => v.push(Violation {
                     inv: 9,
                     kind: "stale precheck",
                     text: format!(
@@ -729,4 +733,8 @@ fn approvals(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
             }
         }
     }
+}
+
+fn strict_precheck() -> bool {
+    std::env::var_os("SELFHEAL_SIM_STRICT_PRECHECK").is_some()
 }

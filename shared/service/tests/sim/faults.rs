@@ -37,6 +37,9 @@ pub enum Fault {
 pub struct SendLog {
     pub seq: u64,
     pub t: EpochMillis,
+    /// When the engine issued the SendCommand call (its effect, `t`, may come later: a slow
+    /// request; the SDK's timeouts bound that in production).
+    pub issued: EpochMillis,
     /// When the command ends on the instance.
     pub done_at: EpochMillis,
     pub worker: String,
@@ -293,6 +296,7 @@ pub struct SimExecutor {
 #[async_trait]
 impl Executor for SimExecutor {
     async fn send(&self, req: &CommandRequest) -> Result<Sent, PortError> {
+        let issued = self.g.fx.core.now();
         self.g
             .call("ssm.SendCommand", async {
                 let planned = super::workload::plan(&self.planner, req);
@@ -319,6 +323,7 @@ impl Executor for SimExecutor {
                     log.sends.push(SendLog {
                         seq,
                         t,
+                        issued,
                         done_at,
                         worker: self.g.name.clone(),
                         comment: req.comment.clone(),
