@@ -955,9 +955,9 @@ impl AlertRun {
             holder: claim_id(&self.identity()),
             max_concurrent: entry.max_concurrent,
             until: self.now + hold,
-            // Until the first phase is known to have gone out, a resumed run takes (or keeps,
-            // within the hour) its fleet slot again: a slot from long ago does not count now.
-            fleet: self.claim_ref().phases_done.is_empty() && self.claim_ref().command_id.is_none(),
+            // Counted once, when a remediation first passes the guards; a run resumed with a
+            // phase begun never takes (nor loses its lease over) a fleet slot again.
+            fleet: self.claim_ref().phase.is_none(),
         })
     }
 
