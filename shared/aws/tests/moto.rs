@@ -321,7 +321,10 @@ async fn alarm_round_trip() {
     };
     assert_eq!(alarms.live_alarm(&name, &watched).await, live(true));
     assert_eq!(alarms.live_alarm(&name, &other).await, live(false));
-    assert_eq!(alarms.live_alarm(&unique("absent"), &watched).await, Ok(None));
+    assert_eq!(
+        alarms.live_alarm(&unique("absent"), &watched).await,
+        Ok(None)
+    );
 }
 
 #[tokio::test]

@@ -117,6 +117,14 @@ fn full_claim(identity: &str) -> Claim {
         phases_done: vec!["precheck".to_owned(), "commands".to_owned()],
         approved: true,
         approval_expires_at_ms: Some(T0 + 1_800_000),
+        decided: Some(selfheal_service::ports::Decided {
+            outcome: selfheal_service::Outcome::Failed,
+            reason: "commands exited 3".to_owned(),
+            failed_phase: Some("commands".to_owned()),
+            exit_code: Some(3),
+            output_tail: Some("…tail ✓".to_owned()),
+            announce: selfheal_service::ports::DecidedAnnounce::Remediation { holds_lease: true },
+        }),
     }
 }
 

@@ -148,7 +148,7 @@ fn approve_mode(sim: &Sim, id: &Ident<'_>) -> bool {
     })
 }
 
-/// 1. At most one SendCommand per identity and phase.
+/// Invariant 1: At most one SendCommand per identity and phase.
 fn once_per_phase(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     for id in ids {
         let mut per: BTreeMap<&str, Vec<&SendLog>> = BTreeMap::new();
@@ -197,7 +197,7 @@ fn non_enforce_since(
     since.map(|s| (s, mode))
 }
 
-/// 2. No phase is sent more than [`MODE_STALENESS_MS`] after a global `off`/`dry-run` became
+/// Invariant 2: No phase is sent more than [`MODE_STALENESS_MS`] after a global `off`/`dry-run` became
 /// visible: measured at the moment the engine issued SendCommand (how long SSM then takes to act
 /// on the request is outside the engine's hands; the SDK's timeouts bound it).
 fn kill_switch(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
@@ -246,7 +246,7 @@ fn kill_switch(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Violation>) 
     }
 }
 
-/// 3. Exactly one final outcome and one final history record per identity; a final record is
+/// Invariant 3: Exactly one final outcome and one final history record per identity; a final record is
 /// never replaced by a different outcome; the claim agrees; the record lists every command
 /// that ran.
 fn one_final_record(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
@@ -415,7 +415,7 @@ fn key_of(sim: &Sim, id: &Ident<'_>) -> Option<(String, String, String)> {
     ))
 }
 
-/// 4. Attempt budgets per ROLE:ALERT + instance and per runbook entry + instance (windows are
+/// Invariant 4: Attempt budgets per ROLE:ALERT + instance and per runbook entry + instance (windows are
 /// longer than a run, so a budget is a count of `commands` phases).
 fn budgets(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     let mut per_key: BTreeMap<(String, String), Vec<(EpochMillis, String)>> = BTreeMap::new();
@@ -463,7 +463,7 @@ fn budgets(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     }
 }
 
-/// 5. Never more than `max_concurrent` remediations in flight per role (leases, and from the
+/// Invariant 5: Never more than `max_concurrent` remediations in flight per role (leases, and from the
 /// first phase sent until its last phase ended on the instance), and (8) never more than the
 /// fleet cap started per hour.
 fn capacity(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
@@ -591,7 +591,7 @@ fn capacity(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     }
 }
 
-/// 7. An alert whose alarm does not watch the instance it names, and a recovery, never act.
+/// Invariant 7: An alert whose alarm does not watch the instance it names, and a recovery, never act.
 fn bound_alarms(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     for id in ids {
         let kind = sim.alerts[id.alert].kind;
@@ -609,7 +609,7 @@ fn bound_alarms(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     }
 }
 
-/// 9. `commands` is sent only just after a passing precheck (when the runbook has one) and, for
+/// Invariant 9: `commands` is sent only just after a passing precheck (when the runbook has one) and, for
 /// an alarm, just after a live re-check that found it firing on this instance.
 fn checked_before_acting(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     for id in ids {
@@ -681,7 +681,7 @@ fn checked_before_acting(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Vi
     }
 }
 
-/// 10. For a runbook in mode `approve`: `commands` only after a valid Run press (recorded, queued,
+/// Invariant 10: For a runbook in mode `approve`: `commands` only after a valid Run press (recorded, queued,
 /// pressed before expiry), and a request nobody answered ends `expired`.
 fn approvals(sim: &Sim, ids: &[Ident<'_>], v: &mut Vec<Violation>) {
     for id in ids {
