@@ -340,7 +340,14 @@ class FaultInjector:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
-            return self._control(environ, start_response)
+            try:
+                return self._control(environ, start_response)
+            except Exception:  # noqa: BLE001 - say what broke instead of werkzeug's HTML page
+                import traceback
+
+                return self._json(
+                    start_response, "500 Internal Server Error", {"error": traceback.format_exc()}
+                )
         if path.startswith("/moto-api") or path == "/favicon.ico":
             return self.app(environ, start_response)
 

@@ -1,0 +1,370 @@
+//! After the guards: dry-run, attempt budgets, capacity, the live alarm, the phases (through
+//! the phase machine) and the approval request.
+
+use super::*;
+
+impl AlertRun {
+    /// After the guards: dry-run, budgets, capacity, the live alarm, then the phases.
+    pub(super) fn run_claimed(&mut self) -> Step {
+        let Some(entry) = self.entry.clone() else {
+            return self.finish(Finish {
+                outcome: Outcome::NoRunbook,
+                ending: Ending::because("no runbook"),
+                holds_lease: false,
+                kind: FinishKind::Remediation,
+            });
+        };
+        let Some(instance) = self.instance() else {
+            return self.fail(PortError::Permanent("no single instance".into()));
+        };
+        let resuming = self.claim_ref().phase.is_some();
+        if self.dry_run && !resuming {
+            let a = self.announcement(
+                AnnouncementKind::Start,
+                None,
+                &Ending::because("dry-run: nothing runs"),
+                true,
+                &entry.commands,
+            );
+            self.outbox.push_back(Step::Announce(Box::new(a)));
+            let why = format!(
+                "dry-run: would run {} command(s) of {} on {instance}; nothing ran",
+                entry.commands.len(),
+                self.runbook_key.as_deref().unwrap_or("?")
+            );
+            return self.finish(Finish {
+                outcome: Outcome::DryRun,
+                ending: Ending::because(why),
+                holds_lease: false,
+                kind: FinishKind::Remediation,
+            });
+        }
+        if self.claim_ref().attempt == 0 {
+            // Counted once per claim, per ROLE:ALERT and instance and per runbook entry and
+            // instance (a wildcard entry cannot be re-run under new alert names).
+            let key = self.key.clone().unwrap_or_default();
+            let runbook = self.runbook_key.clone().unwrap_or_else(|| key.clone());
+            self.budgets = vec![format!("{key}#{instance}")];
+            if runbook != key {
+                self.budgets.push(format!("entry:{runbook}#{instance}"));
+            }
+            return self.take_attempt(0);
+        }
+        self.take_capacity()
+    }
+
+    pub(super) fn take_attempt(&mut self, next: usize) -> Step {
+        let Some(budget_key) = self.budgets.get(next).cloned() else {
+            let n = self.first_attempt.unwrap_or(1);
+            self.claim_mut().attempt = n;
+            return self.save_claim(State::AttemptSaved);
+        };
+        let entry = self.entry_or_empty();
+        let window_ms = i64::from(entry.window_minutes) * 60_000;
+        self.state = State::Attempt { next: next + 1 };
+        self.emit_then(Step::TakeAttempt {
+            budget_key,
+            max: entry.max_attempts,
+            window_start: self.now - window_ms,
+            ttl: (self.now + window_ms) / 1000 + 86_400,
+        })
+    }
+
+    pub(super) fn budget_exhausted(&mut self, which: usize) -> Step {
+        let entry = self.entry_or_empty();
+        let key = self.key.clone().unwrap_or_default();
+        let runbook = self.runbook_key.clone().unwrap_or_else(|| key.clone());
+        let instance = self.instance().map(|i| i.to_string()).unwrap_or_default();
+        let budget_key = self.budgets.get(which).cloned().unwrap_or_default();
+        let scope = if budget_key.starts_with("entry:") {
+            format!("runbook entry {runbook}")
+        } else {
+            key.clone()
+        };
+        let why = format!(
+            "{} attempts of {scope} on {instance} within {} minutes already: needs review by a human",
+            entry.max_attempts, entry.window_minutes
+        );
+        let review = NeedsReview {
+            key: key.clone(),
+            instance: instance.clone(),
+            budget_key,
+            budget_keys: self.budgets.clone(),
+            identity: self.identity(),
+            since_ms: self.now,
+            reason: format!(
+                "{why} (clear with `selfheal needs-review clear {key} --instance {instance}`)"
+            ),
+        };
+        self.state = State::ReviewMarked { why };
+        self.emit_then(Step::MarkNeedsReview(review))
+    }
+
+    /// The role lease (held until the remediation can be resumed after a crash: the running
+    /// hold, at least the claim lease) and, for a remediation not yet started, a fleet slot.
+    pub(super) fn take_capacity(&mut self) -> Step {
+        let entry = self.entry_or_empty();
+        let hold = ms(self.settings.running_hold).max(self.lease_ms());
+        self.state = State::Capacity;
+        self.emit_then(Step::TakeCapacity {
+            role: self.role.clone().unwrap_or_default(),
+            holder: claim_id(&self.identity()),
+            max_concurrent: entry.max_concurrent,
+            until: self.now + hold,
+            // Counted once, when a remediation first passes the guards; a run resumed with a
+            // phase begun never takes (nor loses its lease over) a fleet slot again.
+            fleet: self.claim_ref().phase.is_none(),
+        })
+    }
+
+    pub(super) fn after_capacity(&mut self, c: Capacity) -> Step {
+        let entry = self.entry_or_empty();
+        let role = self.role.clone().unwrap_or_default();
+        match c {
+            Capacity::RoleFull => self.capacity_wait(format!(
+                "role {role} already runs {} remediation(s), its max_concurrent",
+                entry.max_concurrent
+            )),
+            Capacity::FleetFull => self.capacity_wait(format!(
+                "the fleet already started {} remediations in the last hour (SELFHEAL_MAX_PER_HOUR)",
+                self.settings.max_per_hour
+            )),
+            Capacity::Granted => {
+                self.holds_lease = true;
+                let resuming = self.claim_ref().phase.is_some();
+                // A lease taken for a remediation that has sent nothing yet is given back on a
+                // failure; one whose phases ran keeps it until it is resumed.
+                self.release_on_fail = !resuming;
+                if resuming {
+                    return self.start_phases();
+                }
+                // Check before acting: the alarm's live state and configuration.
+                match (has_live_alarm(&self.input.alert), self.instance()) {
+                    (true, Some(instance)) => {
+                        self.state = State::Live;
+                        self.emit_then(Step::LiveAlarm {
+                            name: self.input.alert.alarm_name.clone().unwrap_or_default(),
+                            instance,
+                        })
+                    }
+                    _ => self.announce_start(),
+                }
+            }
+        }
+    }
+
+    pub(super) fn capacity_wait(&mut self, why: String) -> Step {
+        // A lease is held only when the fleet cap (after the lease) said no; the driver
+        // released it then.
+        let claim = self.claim_mut();
+        claim.state = ClaimState::CapacityWait;
+        let claim = claim.clone();
+        let rec = history_record(
+            self.stamp(),
+            &claim_id(&claim.identity),
+            claim.claimed_at_ms,
+            Some(&claim),
+            self.fields(),
+            Outcome::CapacityWait,
+            &Ending::because(why.clone()),
+        );
+        self.state = State::WaitHistory { why };
+        self.emit_then(Step::PutHistory(Box::new(rec)))
+    }
+
+    pub(super) fn announce_start(&mut self) -> Step {
+        // In mode `approve` the request with its buttons is the first message.
+        if self.action != Action::Approve {
+            let commands = self
+                .entry
+                .as_ref()
+                .map(|e| e.commands.clone())
+                .unwrap_or_default();
+            let a = self.announcement(
+                AnnouncementKind::Start,
+                None,
+                &Ending::because("starting"),
+                true,
+                &commands,
+            );
+            self.outbox.push_back(Step::Announce(Box::new(a)));
+        }
+        self.start_phases()
+    }
+
+    pub(super) fn start_phases(&mut self) -> Step {
+        let entry = self.entry_or_empty();
+        self.phases = Phase::plan(&entry, self.action == Action::Approve);
+        self.next_phase = self
+            .claim_ref()
+            .phase
+            .as_deref()
+            .and_then(Phase::parse)
+            .and_then(|p| self.phases.iter().position(|q| *q == p))
+            .unwrap_or(0);
+        self.next_phase_step()
+    }
+
+    pub(super) fn next_phase_step(&mut self) -> Step {
+        let Some(&phase) = self.phases.get(self.next_phase) else {
+            return self.phases_passed();
+        };
+        self.next_phase += 1;
+        self.release_on_fail = false;
+        let entry = self.entry_or_empty();
+        let Some(instance) = self.instance() else {
+            return self.fail(PortError::Permanent("no single instance".into()));
+        };
+        let spec = PhaseSpec {
+            phase,
+            instance,
+            document: entry.document.clone(),
+            lines: wrap(phase.as_str(), phase.lines(&entry)),
+            execution_timeout_seconds: entry.timeout_seconds,
+            comment: format!("selfheal {} {phase}", claim_id(&self.identity())),
+            dry_run: self.dry_run,
+            deadline: self.input.deadline,
+            deadline_margin_ms: ms(self.settings.deadline_margin),
+            poll_initial: self.settings.poll_initial,
+            poll_max: self.settings.poll_max,
+            poll_retries: 3,
+            // A resumed remediation about to send `commands` (its precheck ran in an earlier
+            // delivery) reads the live alarm again first, once it knows they were not sent.
+            recheck: phase == Phase::Commands && self.resumed && has_live_alarm(&self.input.alert),
+        };
+        let claim = self.claim.take().unwrap_or_default();
+        let mut run = Box::new(PhaseRun::new(spec, claim));
+        let s = run.step(phase::Fact::Start, self.now);
+        self.phase_step(run, s)
+    }
+
+    /// Routes a step of the phase machine: its I/O goes to the driver, a claim save is this
+    /// machine's (version-checked) update, and its end continues the run.
+    pub(super) fn phase_step(&mut self, mut run: Box<PhaseRun>, s: phase::Step) -> Step {
+        match s {
+            phase::Step::SaveClaim => {
+                let c = run.claim_mut();
+                let expected = c.version;
+                c.version += 1;
+                let claim = c.clone();
+                self.state = State::PhaseSaved(run);
+                self.emit_then(Step::UpdateClaim { claim, expected })
+            }
+            phase::Step::Done { outcome, ending } => {
+                self.claim = Some(run.into_claim());
+                match outcome {
+                    None => self.next_phase_step(),
+                    Some(Outcome::Running) => self.still_running(),
+                    Some(o) => self.finish(Finish {
+                        outcome: o,
+                        ending,
+                        holds_lease: true,
+                        kind: FinishKind::Remediation,
+                    }),
+                }
+            }
+            phase::Step::Fail(e) => {
+                self.claim = Some(run.into_claim());
+                self.fail(e)
+            }
+            phase::Step::Recheck => match self.instance() {
+                Some(instance) => {
+                    self.state = State::PhaseRecheck(run);
+                    self.emit_then(Step::LiveAlarm {
+                        name: self.input.alert.alarm_name.clone().unwrap_or_default(),
+                        instance,
+                    })
+                }
+                None => {
+                    let s = run.step(phase::Fact::Rechecked(None), self.now);
+                    self.phase_step(run, s)
+                }
+            },
+            io => {
+                self.state = State::InPhase(run);
+                self.emit_then(Step::Phase(io))
+            }
+        }
+    }
+
+    /// The command keeps running past the deadline: keep its place in the role's lease until
+    /// the next delivery resumes it, and hand the claim back.
+    pub(super) fn still_running(&mut self) -> Step {
+        let entry = self.entry_or_empty();
+        let hold = ms(self.settings.running_hold).max(self.lease_ms());
+        self.outbox.push_back(Step::HoldLease {
+            role: self.role.clone().unwrap_or_default(),
+            holder: claim_id(&self.identity()),
+            max_concurrent: entry.max_concurrent,
+            until: self.now + hold,
+        });
+        self.hand_back_claim(State::RunningHandedBack)
+    }
+
+    pub(super) fn phases_passed(&mut self) -> Step {
+        if self.action == Action::Approve {
+            let ttl = ms(self.settings.approval_ttl);
+            let (body, body_id) = (self.input.body.clone(), self.input.body_message_id.clone());
+            let now = self.now;
+            let claim = self.claim_mut();
+            claim.state = ClaimState::AwaitingApproval;
+            claim.approval_expires_at_ms = Some(now + ttl);
+            claim.body = Some(body);
+            claim.body_message_id = Some(body_id);
+            let claim = claim.clone();
+            let rec = history_record(
+                self.stamp(),
+                &claim_id(&claim.identity),
+                claim.claimed_at_ms,
+                Some(&claim),
+                self.fields(),
+                Outcome::AwaitingApproval,
+                &Ending::because(AWAITING_WHY),
+            );
+            self.state = State::ApprovalHistory;
+            return self.emit_then(Step::PutHistory(Box::new(rec)));
+        }
+        let verify_empty = self.entry.as_ref().is_none_or(|e| e.verify.is_empty());
+        let why = if verify_empty {
+            "every command exited 0"
+        } else {
+            "every command exited 0 and verify passed"
+        };
+        self.finish(Finish {
+            outcome: Outcome::Healed,
+            ending: Ending::because(why),
+            holds_lease: true,
+            kind: FinishKind::Remediation,
+        })
+    }
+
+    /// The approval request: the lease goes, the buttons are posted.
+    pub(super) fn post_request(&mut self) -> Step {
+        self.release_lease();
+        let commands = self
+            .entry
+            .as_ref()
+            .map(|e| e.commands.clone())
+            .unwrap_or_default();
+        let mut a = self.announcement(
+            AnnouncementKind::Start,
+            Some(Outcome::AwaitingApproval),
+            &Ending::because(AWAITING_WHY),
+            true,
+            &commands,
+        );
+        let ttl = ms(self.settings.approval_ttl);
+        let requested_at = self
+            .claim_ref()
+            .approval_expires_at_ms
+            .map_or(self.now, |at| at - ttl);
+        a.approval = Some(ButtonValue::new(
+            &self.identity(),
+            self.key.as_deref().unwrap_or_default(),
+            requested_at,
+            ttl,
+        ));
+        self.outbox.push_back(Step::Announce(Box::new(a)));
+        self.done(Outcome::AwaitingApproval)
+    }
+}
