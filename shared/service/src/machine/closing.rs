@@ -123,6 +123,9 @@ impl AlertRun {
         if self.claim.is_none() {
             return self.done(Outcome::Retry);
         }
+        // A remediation in flight keeps its role lease across this failure too: the next
+        // delivery comes only after the queue's visibility timeout.
+        self.hold_lease_in_flight();
         self.state = State::GiveUpLoaded;
         self.emit_then(Step::LoadClaim(self.identity()))
     }
@@ -157,5 +160,26 @@ impl AlertRun {
             });
         }
         self.holds_lease = false;
+    }
+
+    /// Queues a lease extension for the claim's role when a phase is in flight (failure of the
+    /// extension only logged).
+    pub(super) fn hold_lease_in_flight(&mut self) {
+        let claim = self.claim_ref();
+        let (Some(role), true) = (claim.role.clone(), claim.phase.is_some()) else {
+            return;
+        };
+        let max_concurrent = claim
+            .runbook
+            .as_deref()
+            .and_then(|k| self.runbooks.iter().find(|(key, _)| *key == k))
+            .map_or(1, |(_, e)| e.max_concurrent);
+        let hold = ms(self.settings.running_hold).max(self.lease_ms());
+        self.outbox.push_back(Step::HoldLease {
+            role,
+            holder: claim_id(&self.identity()),
+            max_concurrent,
+            until: self.now + hold,
+        });
     }
 }

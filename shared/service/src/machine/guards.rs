@@ -63,6 +63,9 @@ impl AlertRun {
         }
         self.outbox.push_back(Step::Failpoint("after-claim"));
         if self.claim_ref().phase.is_some() {
+            // Whatever happens next, the role lease of a remediation in flight is extended as
+            // soon as a delivery touches it, so a run interrupted again and again keeps it.
+            self.hold_lease_in_flight();
             return self.resume();
         }
         match self.input.alert.single_instance().cloned() {
@@ -200,6 +203,22 @@ impl AlertRun {
                 Outcome::Killed,
                 "the global mode is off (kill switch): nothing runs".to_owned(),
             );
+        }
+        // Run was pressed for one runbook key: if the alert now resolves to another (its role
+        // tag changed since), the person approved something else. Nothing runs.
+        let claim = self.claim_ref();
+        if claim.approved
+            && claim.key.is_some()
+            && (claim.key != self.key || claim.runbook != self.runbook_key)
+        {
+            let why = format!(
+                "Run was pressed for {} ({}), but the alert now resolves to {} ({}): the role changed since the request; nothing runs",
+                claim.key.as_deref().unwrap_or("?"),
+                claim.runbook.as_deref().unwrap_or("?"),
+                self.key.as_deref().unwrap_or("no key"),
+                self.runbook_key.as_deref().unwrap_or("no runbook"),
+            );
+            return self.finish_before_acting(Outcome::Unresolved, why);
         }
         self.dry_run = mode == GlobalMode::DryRun || self.action == Action::DryRun;
         // What a redelivery resumes with, saved with the claim's next write (before any send).

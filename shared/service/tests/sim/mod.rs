@@ -614,13 +614,22 @@ impl Sim {
         self.ready.push(tid);
     }
 
-    /// Approval requests still open (claims awaiting approval), with the latest expiry.
+    /// Approval requests still open (claims awaiting approval, or an expiry decided but not yet
+    /// closed: the next scheduled invocation finishes it, as the stack's 5-minute schedule
+    /// would), with the latest expiry.
     fn awaiting(&self) -> Option<EpochMillis> {
+        use selfheal_service::ports::ClaimState;
         self.alerts
             .iter()
             .filter(|a| a.name == workload::APPROVE_NAME)
             .filter_map(|a| self.world.store.claim_of(&a.identity))
-            .filter(|c| c.state == selfheal_service::ports::ClaimState::AwaitingApproval)
+            .filter(|c| {
+                c.state == ClaimState::AwaitingApproval
+                    || c.state != ClaimState::Done
+                        && c.decided
+                            .as_ref()
+                            .is_some_and(|d| d.outcome == selfheal_service::Outcome::Expired)
+            })
             .map(|c| c.approval_expires_at_ms.unwrap_or(0))
             .max()
     }
