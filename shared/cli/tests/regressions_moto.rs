@@ -890,6 +890,76 @@ async fn defect_6_a_wildcard_entry_with_one_attempt_heals_an_instance_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Defect 7: one runbook element is one unit of shell (a heredoc included) and no failure hides
+// ---------------------------------------------------------------------------------------------
+
+/// The script SSM receives, as moto recorded it, is run in a real `sh`: the multi-line heredoc
+/// element writes exactly its own lines, the failing element stops the script with its number,
+/// and nothing after it runs. (Before the fix this runbook was refused — elements had to be one
+/// line — and a heredoc split over elements got the wrapper's check lines written into it.)
+#[tokio::test(flavor = "multi_thread")]
+async fn defect_7_a_heredoc_element_runs_as_one_unit_and_a_failure_is_not_hidden() {
+    let dir = std::env::temp_dir().join(unique("d7"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = dir.join("out.txt");
+    let runbooks = json!({
+        "api:*": {"commands": [
+            format!("cat > '{}' <<'EOF'\nline one\n  line two with $HOME and `backticks`\nEOF", out.display()),
+            "test -s '/nonexistent/selfheal/d7'",
+            format!("echo never >> '{}'", out.display()),
+        ]}
+    });
+    let Some(w) = world(
+        "defect_7_a_heredoc_element_runs_as_one_unit_and_a_failure_is_not_hidden",
+        &runbooks.to_string(),
+        30,
+    )
+    .await
+    else {
+        return;
+    };
+    let inst = run_instance(&w.url, &[("Role", "api")]);
+    let alert =
+        json!({"id": unique("d7"), "role": "api", "alert": "config_drift", "instance_id": inst});
+    w.publish(&alert.to_string()).await;
+    let run = w.serve_ok();
+    assert_eq!(run.outcomes().len(), 1, "{}", run.show());
+    let commands = w.commands().await;
+    let phase = commands
+        .iter()
+        .find(|c| c.comment().unwrap_or_default().ends_with(" commands"))
+        .expect("the commands phase reached SSM");
+    let lines = phase
+        .parameters()
+        .and_then(|p| p.get("commands"))
+        .cloned()
+        .unwrap_or_default();
+    // SSM joins the `commands` parameter with newlines into the script it runs.
+    let script = lines.join("\n");
+    let ran = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("sh runs");
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(
+        ran.status.code(),
+        Some(1),
+        "the failing element fails the script: {stderr}"
+    );
+    assert!(
+        stderr.contains("selfheal: commands line 2 of 3 failed with exit 1"),
+        "{stderr}"
+    );
+    let written = std::fs::read_to_string(&out).expect("the heredoc wrote its file");
+    assert_eq!(
+        written, "line one\n  line two with $HOME and `backticks`\n",
+        "exactly the heredoc's lines, nothing of the wrapper, nothing after the failure"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Defect 8: an approval request nobody answers ends by itself
 // ---------------------------------------------------------------------------------------------
 
