@@ -1,6 +1,7 @@
 //! The engine: a batch of queue records in, one outcome per record out, and which records go back
 //! to the queue. The Lambda and `selfheal serve` both call [`Engine::process_batch`].
 
+use crate::flow::ReadRecord;
 use crate::outcome::Outcome;
 use crate::ports::{
     Alarms, Chat, Clock, EpochMillis, Escalator, Executor, ModeSource, StateStore, Tags,
@@ -114,8 +115,13 @@ impl Engine {
         }
     }
 
-    async fn process_one(&self, r: InboundRecord, deadline: EpochMillis) -> RecordResult {
-        let outcome = self.process_record(&r, deadline).await;
+    async fn process_one(
+        &self,
+        r: InboundRecord,
+        read: ReadRecord,
+        deadline: EpochMillis,
+    ) -> RecordResult {
+        let outcome = self.process_record(&r, read, deadline).await;
         tracing::info!(message_id = %r.message_id, outcome = outcome.as_str(), "record processed");
         RecordResult {
             retry: outcome.returns_to_queue(),
@@ -180,21 +186,22 @@ impl Engine {
         self.finish_expired_approvals().await;
         let mut groups: Vec<(Option<String>, Vec<Numbered>)> = Vec::new();
         for (i, r) in records.into_iter().enumerate() {
-            let identity = record_identity(&r);
+            let read = ReadRecord::of(&r);
+            let identity = read.identity().map(str::to_owned);
             match groups
                 .iter_mut()
                 .find(|(id, _)| identity.is_some() && *id == identity)
             {
-                Some((_, members)) => members.push((i, r)),
-                None => groups.push((identity, vec![(i, r)])),
+                Some((_, members)) => members.push((i, r, read)),
+                None => groups.push((identity, vec![(i, r, read)])),
             }
         }
         let futures = groups.into_iter().map(|(_, members)| {
             let engine = self.clone();
             async move {
                 let mut out = Vec::with_capacity(members.len());
-                for (i, r) in members {
-                    out.push((i, engine.process_one(r, deadline).await));
+                for (i, r, read) in members {
+                    out.push((i, engine.process_one(r, read, deadline).await));
                 }
                 out
             }
@@ -215,17 +222,5 @@ impl Engine {
     }
 }
 
-/// A record and its place in the batch.
-type Numbered = (usize, InboundRecord);
-
-/// The alert identity a record speaks for (an approval's, or the parsed alert's); `None` when
-/// it cannot be read (such records are never grouped).
-fn record_identity(r: &InboundRecord) -> Option<String> {
-    if let Some(parsed) = selfheal_core::approval::parse_approval(&r.body) {
-        return parsed.ok().map(|a| a.identity);
-    }
-    selfheal_core::parse_body(&r.body, Some(&r.message_id))
-        .item
-        .ok()
-        .map(|a| a.identity)
-}
+/// A record, its place in the batch, and what it was read as.
+type Numbered = (usize, InboundRecord, ReadRecord);

@@ -57,36 +57,69 @@ impl<'a> Delivery<'a> {
     }
 }
 
+/// A queue record read once (the batch groups copies of one alert by it, then handles it): an
+/// approval message, or an alert, each with why it cannot be used.
+pub(crate) enum ReadRecord {
+    Approval(Result<Approval, String>),
+    Alert(Result<Alert, selfheal_core::InvalidRecord>),
+}
+
+impl ReadRecord {
+    pub(crate) fn of(r: &InboundRecord) -> Self {
+        match parse_approval(&r.body) {
+            Some(parsed) => Self::Approval(parsed),
+            None => Self::Alert(parse_body(&r.body, Some(&r.message_id)).item),
+        }
+    }
+
+    /// The alert identity the record speaks for; `None` when it cannot be read.
+    pub(crate) fn identity(&self) -> Option<&str> {
+        match self {
+            Self::Approval(Ok(a)) => Some(&a.identity),
+            Self::Alert(Ok(a)) => Some(&a.identity),
+            _ => None,
+        }
+    }
+}
+
 impl Engine {
-    pub(crate) async fn process_record(&self, r: &InboundRecord, deadline: EpochMillis) -> Outcome {
+    pub(crate) async fn process_record(
+        &self,
+        r: &InboundRecord,
+        read: ReadRecord,
+        deadline: EpochMillis,
+    ) -> Outcome {
         let received_at = self.ports.clock.now_ms();
-        if let Some(parsed) = parse_approval(&r.body) {
-            return match parsed {
-                Ok(approval) => {
-                    match self
-                        .handle_approval(&approval, r, received_at, deadline)
-                        .await
-                    {
-                        Ok(o) => o,
-                        Err(e) => {
-                            tracing::warn!(identity = %approval.identity, error = %e, "transient failure; the approval goes back to the queue");
-                            Outcome::Retry
+        let ingested = match read {
+            ReadRecord::Approval(parsed) => {
+                return match parsed {
+                    Ok(approval) => {
+                        match self
+                            .handle_approval(&approval, r, received_at, deadline)
+                            .await
+                        {
+                            Ok(o) => o,
+                            Err(e) => {
+                                tracing::warn!(identity = %approval.identity, error = %e, "transient failure; the approval goes back to the queue");
+                                Outcome::Retry
+                            }
                         }
                     }
+                    Err(reason) => {
+                        let fields = HistoryFields {
+                            identity: format!("sqs|{}", r.message_id),
+                            ..HistoryFields::default()
+                        };
+                        let why = format!(
+                            "an approval message that cannot be used: {reason}; nothing runs"
+                        );
+                        self.record_invalid(r, received_at, fields, why).await
+                    }
                 }
-                Err(reason) => {
-                    let fields = HistoryFields {
-                        identity: format!("sqs|{}", r.message_id),
-                        ..HistoryFields::default()
-                    };
-                    let why =
-                        format!("an approval message that cannot be used: {reason}; nothing runs");
-                    self.record_invalid(r, received_at, fields, why).await
-                }
-            };
-        }
-        let ingested = parse_body(&r.body, Some(&r.message_id));
-        let alert = match ingested.item {
+            }
+            ReadRecord::Alert(item) => item,
+        };
+        let alert = match ingested {
             Ok(a) => a,
             Err(bad) => {
                 tracing::warn!(message_id = %r.message_id, reason = %bad.reason, "invalid record");
