@@ -172,8 +172,8 @@ impl AlertRun {
         let max_concurrent = claim
             .runbook
             .as_deref()
-            .and_then(|k| self.runbooks.iter().find(|(key, _)| *key == k))
-            .map_or(1, |(_, e)| e.max_concurrent);
+            .and_then(|k| self.runbooks.get(k))
+            .map_or(1, |e| e.max_concurrent);
         let hold = ms(self.settings.running_hold).max(self.lease_ms());
         self.outbox.push_back(Step::HoldLease {
             role,

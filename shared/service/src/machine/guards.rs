@@ -48,8 +48,8 @@ impl AlertRun {
             self.entry = claim
                 .runbook
                 .as_deref()
-                .and_then(|k| self.runbooks.iter().find(|(key, _)| *key == k))
-                .map(|(_, e)| Arc::new(e.clone()));
+                .and_then(|k| self.runbooks.get(k))
+                .map(|e| Arc::new(e.clone()));
             return self.write_final(Box::new(Finish::from_decided(&d)));
         }
         let stray = self.input.approval.as_ref().is_some_and(|ap| {
@@ -88,7 +88,7 @@ impl AlertRun {
         let stored = claim
             .runbook
             .as_deref()
-            .and_then(|k| self.runbooks.iter().find(|(key, _)| *key == k))
+            .and_then(|k| self.runbooks.get(k).map(|e| (k, e)))
             .or(decision.runbook)
             .map(|(k, e)| (k.to_owned(), Arc::new(e.clone())));
         let Some((runbook_key, entry)) = stored else {
