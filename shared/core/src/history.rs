@@ -38,4 +38,21 @@ pub struct HistoryRecord {
     /// `run` or `skip`, with `approver`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
+    /// The runbook entry's `owner` and `description` (the reporter has no runbooks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The mode the alert was handled in: `enforce`, `dry-run`, `approve` (or `off` for the
+    /// global kill switch); `None` when no runbook entry applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// A human was paged about this alert (escalation topic). `None` on records written before
+    /// the field existed: the reporter then derives it from the outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalated: Option<bool>,
+    /// Time between receipt and the first command spent waiting for a person (approval) or for
+    /// capacity, in milliseconds. `None` when nothing ran or on older records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited_ms: Option<i64>,
 }

@@ -96,6 +96,7 @@ pub(crate) fn history_record(
             expires_at: now / 1000 + when.history_ttl_days * 86_400,
             approver: f.approver,
             decision: f.decision,
+            ..HistoryRecord::default()
         }
     }
 }

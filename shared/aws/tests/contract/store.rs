@@ -152,6 +152,11 @@ fn history(day: &str, sort: &str, outcome: &str) -> HistoryRecord {
         expires_at: 1_800_000_000,
         approver: None,
         decision: None,
+        owner: Some("team-web".to_owned()),
+        description: Some("Free disk space".to_owned()),
+        mode: Some("enforce".to_owned()),
+        escalated: Some(false),
+        waited_ms: Some(1_200),
     }
 }
 
