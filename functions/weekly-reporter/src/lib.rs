@@ -83,13 +83,15 @@ pub async fn generate(
 ) -> Result<Report, ReporterError> {
     let days = window.utc_days();
     let (start, end) = window.span();
-    let mut builder = ReportBuilder::new(window);
+    let mut builder = ReportBuilder::new(window.with_work_hours(settings.work_hours));
     for day in &days {
-        let records = sources
+        let mut records = sources
             .history
             .history_day(day)
             .await
             .map_err(|e| ReporterError::History(format!("day {day}: {e}")))?;
+        // Flaps are followed alarm by alarm in time order; a day comes back in key order.
+        records.sort_by_key(|r| ReportBuilder::record_time(r).unwrap_or(0));
         for r in &records {
             builder.add(r);
         }
@@ -104,8 +106,11 @@ pub async fn generate(
         };
         if let Err(e) = result {
             tracing::warn!(error = %e, "CloudWatch alarm history unavailable; the report omits it");
+            builder.alarm_history_not_read(false, &e.to_string());
             builder.warn(format!("CloudWatch alarm history unavailable: {e}"));
         }
+    } else {
+        builder.alarm_history_not_read(true, "turned off (SELFHEAL_REPORT_ALARM_HISTORY=false)");
     }
     Ok(builder.finish(ReportConfig {
         minutes_per_page: settings.minutes_per_page,
@@ -127,9 +132,14 @@ pub fn aws_sources(clients: &AwsClients, table: &str, settings: &ReportSettings)
 }
 
 /// `selfheal report --since …`: the report of the last `since` (local days ending today, in
-/// `SELFHEAL_REPORT_TZ`) from the table in `SELFHEAL_TABLE`, using the process environment for
-/// settings and AWS (`AWS_ENDPOINT_URL` points it at an emulator).
-pub async fn report_from_env(since: &str, now_ms: EpochMillis) -> Result<Report, ReporterError> {
+/// `SELFHEAL_REPORT_TZ`; today is partial and marked so) from the table in `SELFHEAL_TABLE`,
+/// using the process environment for settings and AWS (`AWS_ENDPOINT_URL` points it at an
+/// emulator). `end` [`WindowEnd::StartOfToday`] gives the scheduled function's whole days.
+pub async fn report_from_env(
+    since: &str,
+    now_ms: EpochMillis,
+    end: WindowEnd,
+) -> Result<Report, ReporterError> {
     let days = parse_since(since).map_err(|e| ReporterError::Usage(e.to_string()))?;
     let base = Settings::from_env(true).map_err(|e| ReporterError::Config(e.problems))?;
     let settings = ReportSettings::from_env().map_err(ReporterError::Config)?;
@@ -138,7 +148,7 @@ pub async fn report_from_env(since: &str, now_ms: EpochMillis) -> Result<Report,
         .ok_or_else(|| ReporterError::Config(vec!["SELFHEAL_TABLE is required".into()]))?;
     let clients = AwsClients::from_env().await;
     let sources = aws_sources(&clients, &table, &settings);
-    let window = ReportWindow::new(now_ms, &settings.time_zone, days, WindowEnd::EndOfToday)?;
+    let window = ReportWindow::new(now_ms, &settings.time_zone, days, end)?;
     generate(&sources, &settings, window, None).await
 }
 
@@ -149,7 +159,7 @@ pub struct RunSummary {
     pub period_end: String,
     pub alerts: u64,
     pub keys: usize,
-    pub recommendations: usize,
+    pub decisions: usize,
     /// `s3://bucket/key` when uploaded.
     pub html: Option<String>,
     /// `posted`, `not configured`, or `skipped`.
@@ -241,7 +251,7 @@ pub async fn run_weekly(
         period_end: report.this_period.end.clone(),
         alerts: report.totals.alerts,
         keys: report.keys.len(),
-        recommendations: report.recommendations.len(),
+        decisions: report.decisions.len(),
         html: html_location,
         slack,
         warnings,

@@ -86,7 +86,7 @@ async fn main() -> Result<(), Error> {
             tracing::info!(
                 alerts = summary.alerts,
                 keys = summary.keys,
-                recommendations = summary.recommendations,
+                decisions = summary.decisions,
                 slack = %summary.slack,
                 "weekly report done"
             );

@@ -2,7 +2,7 @@
 //! Slack webhook come from [`selfheal_aws::Settings`]). Empty variables count as unset; every
 //! problem is reported at once.
 
-use selfheal_core::report::{parse_since, ReportWindow, Thresholds, WindowEnd};
+use selfheal_core::report::{parse_since, ReportWindow, Thresholds, WindowEnd, WorkHours};
 
 /// Report settings with their defaults:
 ///
@@ -11,14 +11,21 @@ use selfheal_core::report::{parse_since, ReportWindow, Thresholds, WindowEnd};
 /// | `SELFHEAL_REPORT_TZ` | `UTC` | IANA time zone of the report's days and weeks |
 /// | `SELFHEAL_REPORT_PERIOD` | `7d` | period of the scheduled report (`Nd` or `Nw`, ≤ 92 days); the previous period of the same length is the comparison |
 /// | `SELFHEAL_REPORT_MINUTES_PER_PAGE` | `15` | on-call minutes one page costs |
+/// | `SELFHEAL_REPORT_WORK_HOURS` | `mon-fri 08:00-19:00` | working hours in the report's time zone; alerts outside are "off hours" |
 /// | `SELFHEAL_REPORT_FREQUENT_ALERTS` | `3` | `write-runbook`: no-runbook alerts per period |
+/// | `SELFHEAL_REPORT_PROMOTE_MIN_APPROVED` | `5` | `promote-to-enforce`: Run presses (0 = off) |
+/// | `SELFHEAL_REPORT_PROMOTE_MIN_DRY_RUNS` | `5` | `promote-to-enforce`: dry runs (0 = off) |
 /// | `SELFHEAL_REPORT_DOWNGRADE_MIN_HEALED` | `5` | `downgrade-to-warning`: heals per period… |
 /// | `SELFHEAL_REPORT_DOWNGRADE_MIN_SUCCESS_PCT` | `95` | …at this success rate (%) |
-/// | `SELFHEAL_REPORT_FIX_RUNBOOK_MIN_RUNS` | `3` | `fix-runbook`: runs per period… |
-/// | `SELFHEAL_REPORT_FIX_RUNBOOK_FAILURE_PCT` | `30` | …at this failure rate (%) |
-/// | `SELFHEAL_REPORT_REPEAT_INSTANCE_HEALS` | `3` | `permanent-fix`: heals of one instance |
-/// | `SELFHEAL_REPORT_FLAPPING_TRANSITIONS` | `6` | `fix-threshold`: ALARM↔OK transitions |
-/// | `SELFHEAL_REPORT_CLOUDWATCH_ONLY_MIN_ALARMS` | `1` | `route-or-delete`: ALARMs of an alarm selfheal never saw |
+/// | `SELFHEAL_REPORT_FIX_RUNBOOK_MIN_RUNS` | `3` | `fix-runbook`: attempts per period… |
+/// | `SELFHEAL_REPORT_FIX_RUNBOOK_FAILURE_PCT` | `30` | …not healed at this rate (%) |
+/// | `SELFHEAL_REPORT_REPEAT_INSTANCE_HEALS` | `3` | `permanent-fix-instance`: alerts on one instance |
+/// | `SELFHEAL_REPORT_FLEET_MIN_INSTANCES` | `5` | `permanent-fix-fleet`: distinct instances… |
+/// | `SELFHEAL_REPORT_RECURRING_MIN_DAYS` | `4` | …on this many days of the period |
+/// | `SELFHEAL_REPORT_FLAPPING_TRANSITIONS` | `6` | `tune-or-retire-alarm`: unexplained state changes (2 per flap) |
+/// | `SELFHEAL_REPORT_CLOUDWATCH_ONLY_MIN_ALARMS` | `1` | `route-elsewhere`: ALARMs of an alarm selfheal never saw |
+/// | `SELFHEAL_REPORT_ROUTE_MIN_UNRESOLVED` | `3` | `route-elsewhere`: unresolved or expired alerts |
+/// | `SELFHEAL_REPORT_MIN_RATE_SAMPLE` | `3` | success rates over fewer attempts are not shown |
 /// | `SELFHEAL_REPORT_ALARM_HISTORY` | `true` | read CloudWatch `DescribeAlarmHistory` (`false` to skip) |
 /// | `SELFHEAL_REPORT_BUCKET` | unset | S3 bucket for the HTML report (not uploaded when unset) |
 /// | `SELFHEAL_REPORT_PREFIX` | `selfheal/reports/` | key prefix in the bucket |
@@ -28,6 +35,7 @@ pub struct ReportSettings {
     pub time_zone: String,
     pub period_days: u32,
     pub minutes_per_page: u32,
+    pub work_hours: WorkHours,
     pub thresholds: Thresholds,
     pub alarm_history: bool,
     pub bucket: Option<String>,
@@ -46,6 +54,7 @@ impl Default for ReportSettings {
             time_zone: DEFAULT_TIME_ZONE.to_owned(),
             period_days: 7,
             minutes_per_page: DEFAULT_MINUTES_PER_PAGE,
+            work_hours: WorkHours::default(),
             thresholds: Thresholds::default(),
             alarm_history: true,
             bucket: None,
@@ -75,6 +84,12 @@ impl ReportSettings {
             match ReportWindow::new(0, &tz, 1, WindowEnd::EndOfToday) {
                 Ok(_) => s.time_zone = tz,
                 Err(e) => problems.push(format!("SELFHEAL_REPORT_TZ: {e}")),
+            }
+        }
+        if let Some(w) = get("SELFHEAL_REPORT_WORK_HOURS") {
+            match w.parse::<WorkHours>() {
+                Ok(w) => s.work_hours = w,
+                Err(e) => problems.push(format!("SELFHEAL_REPORT_WORK_HOURS: {e}")),
             }
         }
         if let Some(p) = get("SELFHEAL_REPORT_PERIOD") {
@@ -112,6 +127,27 @@ impl ReportSettings {
             d.promote_min_approved,
             0,
         );
+        t.promote_min_dry_runs = whole(
+            "SELFHEAL_REPORT_PROMOTE_MIN_DRY_RUNS",
+            d.promote_min_dry_runs,
+            0,
+        );
+        t.fleet_min_instances = whole(
+            "SELFHEAL_REPORT_FLEET_MIN_INSTANCES",
+            d.fleet_min_instances,
+            2,
+        );
+        t.recurring_min_days = whole(
+            "SELFHEAL_REPORT_RECURRING_MIN_DAYS",
+            d.recurring_min_days,
+            1,
+        );
+        t.route_min_unresolved = whole(
+            "SELFHEAL_REPORT_ROUTE_MIN_UNRESOLVED",
+            d.route_min_unresolved,
+            1,
+        );
+        t.min_rate_sample = whole("SELFHEAL_REPORT_MIN_RATE_SAMPLE", d.min_rate_sample, 1);
         t.downgrade_min_healed = whole(
             "SELFHEAL_REPORT_DOWNGRADE_MIN_HEALED",
             d.downgrade_min_healed,
@@ -232,6 +268,8 @@ mod tests {
             ("SELFHEAL_REPORT_TZ", "Asia/Tokyo"),
             ("SELFHEAL_REPORT_PERIOD", "2w"),
             ("SELFHEAL_REPORT_MINUTES_PER_PAGE", "20"),
+            ("SELFHEAL_REPORT_WORK_HOURS", "mon-sat 09:00-18:00"),
+            ("SELFHEAL_REPORT_FLEET_MIN_INSTANCES", "8"),
             ("SELFHEAL_REPORT_FREQUENT_ALERTS", "10"),
             ("SELFHEAL_REPORT_DOWNGRADE_MIN_SUCCESS_PCT", "90"),
             ("SELFHEAL_REPORT_ALARM_HISTORY", "false"),
@@ -243,6 +281,8 @@ mod tests {
         assert_eq!(s.time_zone, "Asia/Tokyo");
         assert_eq!(s.period_days, 14);
         assert_eq!(s.minutes_per_page, 20);
+        assert_eq!(s.work_hours.to_string(), "mon-sat 09:00-18:00");
+        assert_eq!(s.thresholds.fleet_min_instances, 8);
         assert_eq!(s.thresholds.frequent_alerts, 10);
         assert_eq!(s.thresholds.downgrade_min_success, 0.9);
         assert!(!s.alarm_history);
@@ -260,9 +300,10 @@ mod tests {
             ("SELFHEAL_REPORT_FIX_RUNBOOK_FAILURE_PCT", "130"),
             ("SELFHEAL_REPORT_ALARM_HISTORY", "maybe"),
             ("SELFHEAL_REPORT_URL_BASE", "ftp://x"),
+            ("SELFHEAL_REPORT_WORK_HOURS", "weekdays"),
         ])
         .expect_err("invalid");
-        assert_eq!(err.len(), 6, "{err:?}");
+        assert_eq!(err.len(), 7, "{err:?}");
     }
 
     #[test]

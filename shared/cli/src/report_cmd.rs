@@ -1,7 +1,9 @@
-//! `selfheal report [--since 7d] [--format text|markdown|json|html] [--output FILE]`: the weekly
-//! report from the history table (`SELFHEAL_TABLE`; `AWS_ENDPOINT_URL` for an emulator) and
-//! CloudWatch alarm history, over local days ending today in `SELFHEAL_REPORT_TZ` (default UTC).
-//! The same library as the weekly-reporter Lambda builds it.
+//! `selfheal report [--since 7d] [--format text|markdown|json|html] [--output FILE]
+//! [--complete-days]`: the weekly report from the history table (`SELFHEAL_TABLE`;
+//! `AWS_ENDPOINT_URL` for an emulator) and CloudWatch alarm history, over local days ending today
+//! in `SELFHEAL_REPORT_TZ` (default UTC). Today is partial and every format says so; its change
+//! compares with the same span of last period. `--complete-days` ends at the start of today, as
+//! the scheduled function does. The same library as the weekly-reporter Lambda builds it.
 //!
 //! Exit codes: 0 report written; 1 the table or settings could not be read, or the output file
 //! could not be written; 2 usage errors (a bad `--since`).
@@ -11,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use selfheal_core::report::{render, Format};
+use selfheal_core::report::{render, Format, WindowEnd};
 use weekly_reporter::ReporterError;
 
 /// Output formats of `selfheal report`.
@@ -47,6 +49,9 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Only whole days: the period ends at the start of today (the scheduled report's view).
+    #[arg(long)]
+    pub complete_days: bool,
 }
 
 fn now_ms() -> i64 {
@@ -58,7 +63,17 @@ fn now_ms() -> i64 {
 
 /// Runs `selfheal report`.
 pub async fn run(args: &ReportArgs) -> ExitCode {
-    let report = match weekly_reporter::report_from_env(&args.since, now_ms()).await {
+    let report = match weekly_reporter::report_from_env(
+        &args.since,
+        now_ms(),
+        if args.complete_days {
+            WindowEnd::StartOfToday
+        } else {
+            WindowEnd::EndOfToday
+        },
+    )
+    .await
+    {
         Ok(r) => r,
         Err(ReporterError::Usage(msg)) => {
             eprintln!("selfheal report: {msg}");

@@ -1,13 +1,16 @@
 //! [`ReportBuilder`]: streaming aggregation. Records are folded into per-key counters as they
 //! arrive and dropped; memory is bounded by the number of keys (capped by
-//! [`Limits::max_keys`]) times a fixed per-key size (counters, one `u32` per window day, a
-//! [`DurationSketch`], two [`SpaceSaving`] summaries).
+//! [`Limits::max_keys`]) times a fixed per-key size (counters, one `u32` per window day, three
+//! [`DurationSketch`]es, two [`SpaceSaving`] summaries), plus one small entry per alarm and
+//! instance (capped by [`Limits::max_instances`]) to follow flaps.
+//!
+//! Flaps are followed per alarm and instance in the order records arrive, so feed each day's
+//! records in time order (the reporter sorts each day before adding it).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use super::model::*;
-use super::rules;
 use super::sketch::{DurationSketch, SpaceSaving};
 use super::window::{utc_noon_of_day, ReportWindow};
 use crate::history::{EpochMillis, HistoryRecord};
@@ -34,20 +37,27 @@ pub const OUTCOMES: [&str; 19] = [
     "skipped",
     "expired",
 ];
-const OTHER: usize = OUTCOMES.len();
-const O_HEALED: usize = 0;
-const O_FAILED: usize = 1;
-const O_TIMED_OUT: usize = 4;
-const O_DRY_RUN: usize = 5;
+pub(super) const OTHER: usize = OUTCOMES.len();
+pub(super) const O_HEALED: usize = 0;
+pub(super) const O_FAILED: usize = 1;
+pub(super) const O_PRECHECK: usize = 2;
+pub(super) const O_RECOVERED: usize = 3;
+pub(super) const O_TIMED_OUT: usize = 4;
+pub(super) const O_DRY_RUN: usize = 5;
 const O_IGNORED: usize = 7;
-const O_NO_RUNBOOK: usize = 8;
-const O_UNRESOLVED: usize = 9;
+pub(super) const O_NO_RUNBOOK: usize = 8;
+pub(super) const O_UNRESOLVED: usize = 9;
+const O_INVALID: usize = 10;
 const O_DUPLICATE: usize = 11;
-const O_BUDGET: usize = 12;
+pub(super) const O_BUDGET: usize = 12;
+pub(super) const O_AWAITING: usize = 16;
+pub(super) const O_SKIPPED: usize = 17;
+pub(super) const O_EXPIRED: usize = 18;
 
 /// The key that collects records once [`Limits::max_keys`] is reached.
 pub const OTHER_KEYS: &str = "(other keys)";
-/// The key of records that name neither a key nor an alert.
+/// Formerly the key of records naming neither a key nor an alert; such records are now counted
+/// under [`DataQuality::unnamed`] and never form a key.
 pub const UNKNOWN_KEY: &str = "(unknown)";
 /// Keys and names longer than this are clipped (they are untrusted input).
 pub const MAX_NAME_CHARS: usize = 256;
@@ -60,6 +70,8 @@ pub struct Limits {
     pub max_keys: usize,
     /// Space-Saving slots per key for instances.
     pub instance_slots: usize,
+    /// Alarm-and-instance pairs followed for flaps and distinct-instance counts, in total.
+    pub max_instances: usize,
 }
 
 impl Default for Limits {
@@ -67,32 +79,56 @@ impl Default for Limits {
         Self {
             max_keys: 10_000,
             instance_slots: 32,
+            max_instances: 200_000,
         }
     }
 }
 
-fn outcome_index(o: &str) -> usize {
+pub(super) fn outcome_index(o: &str) -> usize {
     OUTCOMES.iter().position(|x| *x == o).unwrap_or(OTHER)
 }
 
+/// Where an alarm stands on one instance, for flaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// No alert open (start, or an OK closed it).
+    Closed,
+    /// An alert is open and nothing explains a return to OK: an OK now is a flap.
+    Unexplained,
+    /// An alert is open and a fix ran or a human was paged (or it was already counted).
+    Explained,
+}
+
 #[derive(Debug)]
-struct KeyAgg {
-    role: Option<Box<str>>,
-    alert: Option<Box<str>>,
-    runbook: Option<Box<str>>,
-    this_period: u64,
-    last_period: u64,
-    outcomes: [u64; OUTCOMES.len() + 1],
-    daily: Box<[u32]>,
-    alarm_events: u64,
-    ok_events: u64,
-    tth: DurationSketch,
-    instances: SpaceSaving,
-    healed_instances: SpaceSaving,
-    first_ms: Option<EpochMillis>,
-    last_ms: Option<EpochMillis>,
-    approved: u64,
-    skipped: u64,
+pub(super) struct KeyAgg {
+    pub role: Option<Box<str>>,
+    pub alert: Option<Box<str>>,
+    pub runbook: Option<Box<str>>,
+    pub owner: Option<Box<str>>,
+    pub description: Option<Box<str>>,
+    pub mode: Option<Box<str>>,
+    pub this_period: u64,
+    pub last_period: u64,
+    pub last_to_date: u64,
+    pub outcomes: [u64; OUTCOMES.len() + 1],
+    pub daily: Box<[u32]>,
+    pub hours: [u32; 24],
+    pub tth: DurationSketch,
+    pub waiting: DurationSketch,
+    pub running: DurationSketch,
+    pub instances: SpaceSaving,
+    pub healed_instances: SpaceSaving,
+    /// Per instance: where its alarm stands, and whether it alerted this period.
+    open: HashMap<Box<str>, (Open, bool)>,
+    pub instances_overflowed: bool,
+    pub first_ms: Option<EpochMillis>,
+    pub last_ms: Option<EpochMillis>,
+    pub approved: u64,
+    pub skipped: u64,
+    pub escalated: u64,
+    pub humans: u64,
+    pub pages_avoided: u64,
+    pub flaps: u64,
 }
 
 impl KeyAgg {
@@ -101,42 +137,76 @@ impl KeyAgg {
             role: None,
             alert: None,
             runbook: None,
+            owner: None,
+            description: None,
+            mode: None,
             this_period: 0,
             last_period: 0,
+            last_to_date: 0,
             outcomes: [0; OUTCOMES.len() + 1],
             daily: vec![0; days].into_boxed_slice(),
-            alarm_events: 0,
-            ok_events: 0,
+            hours: [0; 24],
             tth: DurationSketch::default(),
+            waiting: DurationSketch::default(),
+            running: DurationSketch::default(),
             instances: SpaceSaving::new(slots),
             healed_instances: SpaceSaving::new(slots),
+            open: HashMap::new(),
+            instances_overflowed: false,
             first_ms: None,
             last_ms: None,
             approved: 0,
             skipped: 0,
+            escalated: 0,
+            humans: 0,
+            pages_avoided: 0,
+            flaps: 0,
         }
+    }
+
+    /// Distinct instances that alerted this period (exact unless `instances_overflowed`).
+    pub fn distinct_instances(&self) -> u64 {
+        self.open.values().filter(|(_, this)| *this).count() as u64
     }
 }
 
 #[derive(Debug)]
-struct AlarmAgg {
-    daily: Box<[u32]>,
-    this_period: u64,
-    last_period: u64,
-    alarm_events: u64,
-    ok_events: u64,
-    first_ms: Option<EpochMillis>,
-    last_ms: Option<EpochMillis>,
+pub(super) struct AlarmAgg {
+    pub daily: Box<[u32]>,
+    pub this_period: u64,
+    pub last_period: u64,
+    pub last_to_date: u64,
+    pub alarm_events: u64,
+    pub ok_events: u64,
+    pub first_ms: Option<EpochMillis>,
+    pub last_ms: Option<EpochMillis>,
+}
+
+/// Fleet-wide counters of this period.
+#[derive(Debug)]
+pub(super) struct FleetAgg {
+    pub heatmap: [[u64; 24]; 7],
+    pub off_alerts: u64,
+    pub off_pages: u64,
+    pub off_avoided: u64,
+    /// Distinct instances per role this period (for "14 of 16 instances of the role").
+    pub role_instances: HashMap<Box<str>, HashSet<Box<str>>>,
+    pub daily_groups: Vec<[u64; 8]>,
 }
 
 /// Streaming aggregation of history records and CloudWatch alarm state updates.
 #[derive(Debug)]
 pub struct ReportBuilder {
-    window: ReportWindow,
-    limits: Limits,
-    keys: HashMap<String, KeyAgg>,
-    alarms: HashMap<String, AlarmAgg>,
-    quality: DataQuality,
+    pub(super) window: ReportWindow,
+    pub(super) limits: Limits,
+    pub(super) keys: HashMap<String, KeyAgg>,
+    pub(super) alarms: HashMap<String, AlarmAgg>,
+    pub(super) fleet: FleetAgg,
+    pub(super) quality: DataQuality,
+    pub(super) alarm_history: SourceStatus,
+    tracked: usize,
+    /// Last period instants before this count as "to date" while today is partial.
+    to_date_cut: Option<EpochMillis>,
 }
 
 fn clip_name(s: &str) -> Cow<'_, str> {
@@ -165,9 +235,27 @@ fn max_opt(a: Option<EpochMillis>, b: EpochMillis) -> Option<EpochMillis> {
     Some(a.map_or(b, |a| a.max(b)))
 }
 
-/// ALARM↔OK alternations implied by `a` ALARM and `o` OK events (see [`Report`]).
+fn set_name(slot: &mut Option<Box<str>>, value: Option<&str>) {
+    if let Some(v) = value {
+        if slot.as_deref() != Some(v) {
+            *slot = Some(clip_name(v).into());
+        }
+    }
+}
+
+/// ALARM→OK→ALARM alternations of a CloudWatch alarm from `a` ALARM and `o` OK updates: every
+/// OK between two ALARMs is a return and a new alarm. A lone ALARM is no transition.
 pub fn transitions(a: u64, o: u64) -> u64 {
-    2 * a.min(o) + u64::from(a != o)
+    2 * a.min(o)
+}
+
+/// Whether a record's alert paged a human. Records written before `escalated` existed: the
+/// outcomes that escalate (DESIGN §4) and expired approvals.
+pub(super) fn escalated(rec: &HistoryRecord, o: usize) -> bool {
+    rec.escalated.unwrap_or(matches!(
+        o,
+        O_FAILED | O_TIMED_OUT | O_BUDGET | O_UNRESOLVED | O_EXPIRED
+    ))
 }
 
 impl ReportBuilder {
@@ -176,12 +264,29 @@ impl ReportBuilder {
     }
 
     pub fn with_limits(window: ReportWindow, limits: Limits) -> Self {
+        let days = window.days() as usize;
+        let to_date_cut = window.partial_day().map(|_| {
+            let (ts, _) = window.this_period();
+            let (ls, _) = window.last_period();
+            ls + (window.now_ms() - ts).max(0)
+        });
         Self {
             window,
             limits,
             keys: HashMap::new(),
             alarms: HashMap::new(),
+            fleet: FleetAgg {
+                heatmap: [[0; 24]; 7],
+                off_alerts: 0,
+                off_pages: 0,
+                off_avoided: 0,
+                role_instances: HashMap::new(),
+                daily_groups: vec![[0; 8]; days],
+            },
             quality: DataQuality::default(),
+            alarm_history: SourceStatus::read(),
+            tracked: 0,
+            to_date_cut,
         }
     }
 
@@ -196,9 +301,20 @@ impl ReportBuilder {
         }
     }
 
+    /// CloudWatch alarm history was not read: `off` (disabled by configuration) or failed
+    /// (`reason` is shown at the top of the report, as one line).
+    pub fn alarm_history_not_read(&mut self, off: bool, reason: &str) {
+        let line: String = reason.lines().next().unwrap_or("").trim().to_owned();
+        let line = crate::alert::clip(&line, 160);
+        self.alarm_history = SourceStatus {
+            status: if off { "off" } else { "not read" }.to_owned(),
+            reason: Some(line),
+        };
+    }
+
     /// The instant a record counts at: `received_at_ms`, else `finished_at_ms`, else noon UTC of
     /// its `day`.
-    fn record_time(rec: &HistoryRecord) -> Option<EpochMillis> {
+    pub fn record_time(rec: &HistoryRecord) -> Option<EpochMillis> {
         if rec.received_at_ms > 0 {
             Some(rec.received_at_ms)
         } else if rec.finished_at_ms > 0 {
@@ -219,6 +335,15 @@ impl ReportBuilder {
             self.quality.out_of_window += 1;
             return;
         };
+        let o = outcome_index(&rec.outcome);
+        if o == O_DUPLICATE {
+            self.quality.duplicates += 1;
+            return;
+        }
+        if o == O_INVALID {
+            self.quality.invalid += 1;
+            return;
+        }
         let days = self.window.days() as usize;
         let this = idx >= days;
 
@@ -233,7 +358,10 @@ impl ReportBuilder {
                 match (r, a) {
                     (Some(r), Some(a)) => Cow::Owned(format!("{r}:{a}")),
                     (None, Some(a)) => Cow::Owned(format!("?:{a}")),
-                    _ => Cow::Borrowed(UNKNOWN_KEY),
+                    _ => {
+                        self.quality.unnamed += 1;
+                        return;
+                    }
                 }
             }
         };
@@ -261,56 +389,112 @@ impl ReportBuilder {
         if agg.alert.is_none() {
             agg.alert = non_empty(&rec.alert).map(|s| clip_name(s).into());
         }
-        if let Some(rb) = non_empty(&rec.runbook) {
-            if agg.runbook.as_deref() != Some(rb) {
-                agg.runbook = Some(clip_name(rb).into());
-            }
-        }
+        set_name(&mut agg.runbook, non_empty(&rec.runbook));
+        set_name(&mut agg.owner, non_empty(&rec.owner));
+        set_name(&mut agg.description, non_empty(&rec.description));
+        set_name(&mut agg.mode, non_empty(&rec.mode));
 
-        let o = outcome_index(&rec.outcome);
-        if this {
-            agg.outcomes[o] += 1;
-        }
-        if o == O_DUPLICATE {
-            self.quality.duplicates += 1;
-            return;
-        }
+        let instance = non_empty(&rec.instance).map(clip_name);
         let state = rec.state.as_deref().unwrap_or("ALARM");
         let recovery = o == O_IGNORED
             || state.eq_ignore_ascii_case("OK")
             || state.eq_ignore_ascii_case("INSUFFICIENT_DATA");
         if recovery {
             self.quality.recovery_notices += 1;
-            if this && state.eq_ignore_ascii_case("OK") {
-                agg.ok_events += 1;
+            if state.eq_ignore_ascii_case("OK") {
+                if let Some(inst) = &instance {
+                    if let Some((open, _)) = agg.open.get_mut(inst.as_ref()) {
+                        if this && *open == Open::Unexplained {
+                            agg.flaps += 1;
+                        }
+                        *open = Open::Closed;
+                    }
+                }
             }
             return;
         }
 
+        // An alert (ALARM delivery).
+        let esc = escalated(rec, o);
+        let human = esc || rec.decision.is_some() || matches!(o, O_AWAITING | O_SKIPPED);
+        if let Some(inst) = &instance {
+            let state = if o == O_RECOVERED {
+                if this {
+                    agg.flaps += 1;
+                }
+                Open::Explained
+            } else if esc || matches!(o, O_HEALED | O_FAILED | O_TIMED_OUT) {
+                Open::Explained
+            } else {
+                Open::Unexplained
+            };
+            if let Some((open, seen)) = agg.open.get_mut(inst.as_ref()) {
+                *open = state;
+                *seen |= this;
+            } else if self.tracked < self.limits.max_instances {
+                self.tracked += 1;
+                agg.open.insert(inst.as_ref().into(), (state, this));
+            } else {
+                agg.instances_overflowed = true;
+                self.quality.flaps_untracked += 1;
+            }
+        } else if o == O_RECOVERED && this {
+            agg.flaps += 1;
+        }
+
         agg.daily[idx] = agg.daily[idx].saturating_add(1);
-        agg.first_ms = min_opt(agg.first_ms, t);
-        agg.last_ms = max_opt(agg.last_ms, t);
         if !this {
             agg.last_period += 1;
+            if self.to_date_cut.is_none_or(|cut| t < cut) {
+                agg.last_to_date += 1;
+            }
             return;
         }
+        agg.first_ms = min_opt(agg.first_ms, t);
+        agg.last_ms = max_opt(agg.last_ms, t);
         agg.this_period += 1;
-        agg.alarm_events += 1;
+        agg.outcomes[o] += 1;
+        if let Some(g) = self.fleet.daily_groups.get_mut(idx - days) {
+            g[OutcomeGroups::group_of(&rec.outcome)] += 1;
+        }
         match rec.decision.as_deref() {
-            Some("run") if rec.outcome != "expired" => agg.approved += 1,
+            Some("run") if o != O_EXPIRED => agg.approved += 1,
             Some("skip") => agg.skipped += 1,
             _ => {}
         }
-        if let Some(inst) = non_empty(&rec.instance) {
-            let inst = clip_name(inst);
-            agg.instances.add(&inst);
+        let avoided = o == O_HEALED && !human;
+        agg.escalated += u64::from(esc);
+        agg.humans += u64::from(human);
+        agg.pages_avoided += u64::from(avoided);
+        if let Some((weekday, minute)) = self.window.local_weekday_minute(t) {
+            let hour = usize::from(minute / 60).min(23);
+            agg.hours[hour] = agg.hours[hour].saturating_add(1);
+            self.fleet.heatmap[weekday][hour] += 1;
+            if !self.window.work_hours().contains(weekday, minute) {
+                self.fleet.off_alerts += 1;
+                self.fleet.off_pages += u64::from(human);
+                self.fleet.off_avoided += u64::from(avoided);
+            }
+        }
+        if let Some(inst) = &instance {
+            agg.instances.add(inst);
             if o == O_HEALED {
-                agg.healed_instances.add(&inst);
+                agg.healed_instances.add(inst);
+            }
+            if let Some(role) = agg.role.as_deref() {
+                let set = self.fleet.role_instances.entry(role.into()).or_default();
+                if !set.contains(inst.as_ref()) && self.tracked < self.limits.max_instances {
+                    self.tracked += 1;
+                    set.insert(inst.as_ref().into());
+                }
             }
         }
         if o == O_HEALED && rec.received_at_ms > 0 && rec.finished_at_ms >= rec.received_at_ms {
-            agg.tth
-                .add((rec.finished_at_ms - rec.received_at_ms).unsigned_abs());
+            let total = (rec.finished_at_ms - rec.received_at_ms).unsigned_abs();
+            let waited = rec.waited_ms.unwrap_or(0).clamp(0, total as i64).unsigned_abs();
+            agg.tth.add(total);
+            agg.waiting.add(waited);
+            agg.running.add(total - waited);
         }
     }
 
@@ -344,6 +528,7 @@ impl ReportBuilder {
                     daily: vec![0; 2 * days].into_boxed_slice(),
                     this_period: 0,
                     last_period: 0,
+                    last_to_date: 0,
                     alarm_events: 0,
                     ok_events: 0,
                     first_ms: None,
@@ -360,275 +545,16 @@ impl ReportBuilder {
             return;
         }
         agg.daily[idx] = agg.daily[idx].saturating_add(1);
-        agg.first_ms = min_opt(agg.first_ms, timestamp_ms);
-        agg.last_ms = max_opt(agg.last_ms, timestamp_ms);
         if this {
+            agg.first_ms = min_opt(agg.first_ms, timestamp_ms);
+            agg.last_ms = max_opt(agg.last_ms, timestamp_ms);
             agg.this_period += 1;
             agg.alarm_events += 1;
         } else {
             agg.last_period += 1;
-        }
-    }
-
-    /// Finishes the report: per-key figures, CloudWatch join, totals, recommendations.
-    pub fn finish(mut self, config: ReportConfig) -> Report {
-        let mut quality = std::mem::take(&mut self.quality);
-        let healed_instances = self.keys_healed_instances();
-        let w = &self.window;
-        let days = w.days() as usize;
-        let fmt = |ms: Option<EpochMillis>| ms.map(|m| w.format_instant(m));
-
-        let mut keys: Vec<KeyReport> = Vec::with_capacity(self.keys.len() + 1);
-        for (key, a) in &self.keys {
-            let healed = a.outcomes[O_HEALED];
-            let failed = a.outcomes[O_FAILED] + a.outcomes[O_TIMED_OUT];
-            let escalated = a.outcomes[O_FAILED]
-                + a.outcomes[O_TIMED_OUT]
-                + a.outcomes[O_BUDGET]
-                + a.outcomes[O_UNRESOLVED];
-            let runs = healed + failed;
-            let healed_at = |inst: &str| a.healed_instances.get(inst);
-            let approximate_instances = a.instances.top(usize::MAX).iter().any(|c| c.error > 0)
-                || a.healed_instances
-                    .top(usize::MAX)
-                    .iter()
-                    .any(|c| c.error > 0);
-            let top_instances = a
-                .instances
-                .top(config.top_instances)
-                .into_iter()
-                .map(|c| InstanceCount {
-                    healed: healed_at(&c.item).map_or(0, |h| h.at_least()),
-                    instance: c.item,
-                    alerts: c.count,
-                    approximate: approximate_instances,
-                })
-                .collect();
-            let mut outcomes = BTreeMap::new();
-            for (i, n) in a.outcomes.iter().enumerate() {
-                if *n > 0 {
-                    outcomes.insert(OUTCOMES.get(i).copied().unwrap_or("other").to_owned(), *n);
-                }
-            }
-            keys.push(KeyReport {
-                key: key.clone(),
-                role: a.role.as_deref().map(str::to_owned),
-                alert: a.alert.as_deref().map(str::to_owned),
-                runbook: a.runbook.as_deref().map(str::to_owned),
-                seen: Seen {
-                    history: true,
-                    cloudwatch: false,
-                },
-                this_period: a.this_period,
-                last_period: a.last_period,
-                change: Change::between(a.this_period, a.last_period),
-                healed,
-                failed,
-                escalated,
-                dry_run: a.outcomes[O_DRY_RUN],
-                no_runbook: a.outcomes[O_NO_RUNBOOK],
-                runs,
-                success_rate: (runs > 0).then(|| healed as f64 / runs as f64),
-                time_to_heal: TimeToHeal {
-                    median_ms: a.tth.quantile(0.5),
-                    p95_ms: a.tth.quantile(0.95),
-                    samples: a.tth.count(),
-                    exact: a.tth.is_exact(),
-                },
-                top_instances,
-                first_seen: fmt(a.first_ms),
-                last_seen: fmt(a.last_ms),
-                daily: a.daily[days..].iter().map(|v| u64::from(*v)).collect(),
-                daily_last_period: a.daily[..days].iter().map(|v| u64::from(*v)).collect(),
-                transitions: transitions(a.alarm_events, a.ok_events),
-                outcomes,
-                approved: a.approved,
-                skipped: a.skipped,
-                recommendations: Vec::new(),
-            });
-        }
-
-        // Join CloudWatch alarm names: an exact key (`ROLE:ALERT` alarm names), else the key
-        // whose ALERT is the alarm name (the role came from the instance tag; the key with the
-        // most alerts wins when several roles share the name).
-        let mut by_key: HashMap<&str, usize> = HashMap::new();
-        let mut by_alert: HashMap<&str, usize> = HashMap::new();
-        for (i, k) in keys.iter().enumerate() {
-            by_key.insert(k.key.as_str(), i);
-            if let Some(alert) = k.alert.as_deref() {
-                let e = by_alert.entry(alert).or_insert(i);
-                if keys[*e].this_period < k.this_period {
-                    *e = i;
-                }
+            if self.to_date_cut.is_none_or(|cut| timestamp_ms < cut) {
+                agg.last_to_date += 1;
             }
         }
-        let mut matched: Vec<(usize, u64)> = Vec::new();
-        let mut cw_only: Vec<KeyReport> = Vec::new();
-        let mut alarm_names: Vec<&String> = self.alarms.keys().collect();
-        alarm_names.sort();
-        for name in alarm_names {
-            let a = &self.alarms[name];
-            let cw_transitions = transitions(a.alarm_events, a.ok_events);
-            if let Some(i) = by_key
-                .get(name.as_str())
-                .or_else(|| by_alert.get(name.as_str()))
-            {
-                matched.push((*i, cw_transitions));
-                continue;
-            }
-            if a.this_period == 0 && a.last_period == 0 {
-                continue;
-            }
-            let (role, alert) = match name.split_once(':') {
-                Some((r, al)) if !r.is_empty() && !al.is_empty() => {
-                    (Some(r.to_owned()), Some(al.to_owned()))
-                }
-                _ => (None, Some(name.clone())),
-            };
-            cw_only.push(KeyReport {
-                key: name.clone(),
-                role,
-                alert,
-                runbook: None,
-                seen: Seen {
-                    history: false,
-                    cloudwatch: true,
-                },
-                this_period: a.this_period,
-                last_period: a.last_period,
-                change: Change::between(a.this_period, a.last_period),
-                healed: 0,
-                failed: 0,
-                escalated: 0,
-                dry_run: 0,
-                no_runbook: 0,
-                runs: 0,
-                success_rate: None,
-                time_to_heal: TimeToHeal {
-                    median_ms: None,
-                    p95_ms: None,
-                    samples: 0,
-                    exact: true,
-                },
-                top_instances: Vec::new(),
-                first_seen: fmt(a.first_ms),
-                last_seen: fmt(a.last_ms),
-                daily: a.daily[days..].iter().map(|v| u64::from(*v)).collect(),
-                daily_last_period: a.daily[..days].iter().map(|v| u64::from(*v)).collect(),
-                transitions: cw_transitions,
-                outcomes: BTreeMap::new(),
-                approved: 0,
-                skipped: 0,
-                recommendations: Vec::new(),
-            });
-        }
-        for (i, t) in matched {
-            let k = &mut keys[i];
-            k.seen.cloudwatch = true;
-            k.transitions = k.transitions.max(t);
-        }
-        keys.extend(cw_only);
-        // Keys with nothing to show (only duplicates or recovery notices, or only
-        // out-of-period data) are kept: their outcomes still explain the numbers.
-        keys.sort_by(|a, b| {
-            b.this_period
-                .cmp(&a.this_period)
-                .then(b.last_period.cmp(&a.last_period))
-                .then_with(|| a.key.cmp(&b.key))
-        });
-
-        let mut totals = Totals {
-            alerts: 0,
-            alerts_last_period: 0,
-            change: Change::between(0, 0),
-            via_selfheal: 0,
-            cloudwatch_only: 0,
-            healed: 0,
-            failed: 0,
-            escalated: 0,
-            dry_run: 0,
-            no_runbook: 0,
-            auto_healed_share: None,
-            human_pages_avoided: 0,
-            minutes_per_page: config.minutes_per_page,
-            on_call_minutes_saved: 0,
-            keys: 0,
-        };
-        for k in &keys {
-            totals.alerts += k.this_period;
-            totals.alerts_last_period += k.last_period;
-            if k.seen.history {
-                totals.via_selfheal += k.this_period;
-            } else {
-                totals.cloudwatch_only += k.this_period;
-            }
-            totals.healed += k.healed;
-            totals.failed += k.failed;
-            totals.escalated += k.escalated;
-            totals.dry_run += k.dry_run;
-            totals.no_runbook += k.no_runbook;
-            if k.this_period + k.last_period > 0 {
-                totals.keys += 1;
-            }
-        }
-        totals.change = Change::between(totals.alerts, totals.alerts_last_period);
-        totals.auto_healed_share =
-            (totals.alerts > 0).then(|| totals.healed as f64 / totals.alerts as f64);
-        totals.human_pages_avoided = totals.healed;
-        totals.on_call_minutes_saved = totals.healed * u64::from(config.minutes_per_page);
-
-        let recommendations = rules::recommend(&mut keys, &healed_instances, &config.thresholds);
-        quality.warnings.dedup();
-
-        let (ts, te) = w.this_period();
-        let (ls, le) = w.last_period();
-        Report {
-            schema_version: SCHEMA_VERSION,
-            generated_at: w.format_instant(w.now_ms()),
-            time_zone: w.time_zone().to_owned(),
-            period_days: w.days(),
-            this_period: Period {
-                start: w.format_instant(ts),
-                end: w.format_instant(te),
-                start_ms: ts,
-                end_ms: te,
-            },
-            last_period: Period {
-                start: w.format_instant(ls),
-                end: w.format_instant(le),
-                start_ms: ls,
-                end_ms: le,
-            },
-            days: w.this_period_dates(),
-            weekdays: (days..2 * days)
-                .map(|i| w.weekday_short(i).to_owned())
-                .collect(),
-            totals,
-            keys,
-            recommendations,
-            thresholds: config.thresholds,
-            report_url: config.report_url,
-            data_quality: quality,
-        }
-    }
-
-    /// Per key: instances healed repeatedly, with guaranteed (lower-bound) counts.
-    fn keys_healed_instances(&self) -> HashMap<String, Vec<(String, u64)>> {
-        self.keys
-            .iter()
-            .map(|(k, a)| {
-                (
-                    k.clone(),
-                    a.healed_instances
-                        .at_least(1)
-                        .into_iter()
-                        .map(|c| {
-                            let n = c.at_least();
-                            (c.item, n)
-                        })
-                        .collect(),
-                )
-            })
-            .collect()
     }
 }

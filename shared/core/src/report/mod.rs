@@ -1,13 +1,13 @@
 //! The weekly alert-frequency report (issue 6): pure, streaming aggregation of history records
 //! and CloudWatch alarm state updates into per-`ROLE:ALERT` figures, fleet totals and
-//! recommendations, plus its renderers.
+//! one decision per key, plus its renderers.
 //!
 //! ```text
 //! ReportWindow::new(now, tz, days, end)        // whole local days, in an IANA time zone
 //!   → ReportBuilder::new(window)
 //!       .add(&record) …                        // history, day by day; records are dropped
 //!       .add_alarm_history(name, ms, state) …  // CloudWatch DescribeAlarmHistory
-//!   → .finish(ReportConfig) → Report           // serializable, JSON schema_version 1
+//!   → .finish(ReportConfig) → Report           // serializable, JSON schema_version 2
 //!   → render::{render_text, render_markdown, render_json, render_slack, render_html, render_svg}
 //! ```
 //!
@@ -15,6 +15,8 @@
 //! the number of keys is capped ([`Limits`]).
 
 pub mod builder;
+mod finish;
+pub mod hours;
 pub mod model;
 pub mod render;
 pub mod rules;
@@ -28,5 +30,5 @@ pub use render::{
     render, render_html, render_json, render_markdown, render_slack, render_svg, render_text,
     Format, SvgOptions,
 };
-pub use rules::RULES;
+pub use rules::{KeyFacts, RULES};
 pub use window::{parse_since, ReportError, ReportWindow, WindowEnd, MAX_PERIOD_DAYS};

@@ -1,191 +1,355 @@
-//! Recommendation rules. Each produces a [`Recommendation`] naming its rule id; thresholds come
-//! from [`Thresholds`].
+//! The decisions: at most one per `ROLE:ALERT`. Every rule below is checked against a key's
+//! figures for this period; when several match, the first in this table (the precedence) is
+//! the decision and the others are listed as `superseded`. Decisions are ranked by the pages
+//! they would remove per period (ties: more alerts first, then key).
 //!
-//! | rule | when (this period) | action |
-//! |---|---|---|
-//! | `write-runbook` | `no-runbook` alerts ≥ `frequent_alerts` | write a runbook |
-//! | `fix-runbook` | runs ≥ `fix_runbook_min_runs` and failure rate ≥ `fix_runbook_failure_rate` | fix the runbook |
-//! | `permanent-fix` | one instance healed ≥ `repeat_instance_heals` times | needs a permanent fix |
-//! | `downgrade-to-warning` | healed ≥ `downgrade_min_healed` and success ≥ `downgrade_min_success` | downgrade the alert to a warning |
-//! | `fix-threshold` | ALARM↔OK transitions ≥ `flapping_transitions` | fix the alarm threshold |
-//! | `route-or-delete` | only in CloudWatch alarm history, ALARM ≥ `cloudwatch_only_min_alarms` | route it to selfheal or delete it |
+//! | # | decision | matches when (this period) | pages it removes |
+//! |---|---|---|---|
+//! | 1 | `permanent-fix-fleet` | alerts on ≥ `fleet_min_instances` instances on ≥ `recurring_min_days` days | all its alerts |
+//! | 2 | `permanent-fix-instance` | one instance alerted ≥ `repeat_instance_heals` times | that instance's alerts |
+//! | 3 | `tune-or-retire-alarm` | state changes not explained by a fix ≥ `flapping_transitions` (2 per flap) | its flaps |
+//! | 4 | `route-elsewhere` | only in CloudWatch (≥ `cloudwatch_only_min_alarms` ALARMs), or `unresolved` + `expired` ≥ `route_min_unresolved` | those alerts |
+//! | 5 | `fix-runbook` | attempts ≥ `fix_runbook_min_runs` and (failed + timed-out + precheck-failed) / attempts ≥ `fix_runbook_failure_rate` | the attempts that did not heal |
+//! | 6 | `write-runbook` | `no-runbook` alerts ≥ `frequent_alerts` | the no-runbook alerts |
+//! | 7 | `promote-to-enforce` | mode `approve`: Run pressed ≥ `promote_min_approved` times, never Skip, no failed run; or mode `dry-run`: ≥ `promote_min_dry_runs` dry runs and no precheck failure | the presses / dry runs |
+//! | 8 | `downgrade-to-warning` | mode `enforce`, healed ≥ `downgrade_min_healed` at success ≥ `downgrade_min_success` (over ≥ `min_rate_sample` attempts), nothing escalated, no person involved | the healed alerts |
 //!
-//! Recommendations are ordered by rule (the order above: missing or broken automation first),
-//! then by the key's rank in the report.
+//! Why this order: a cause that recurs (fleet-wide, then on one instance) is fixed where it
+//! lives, whatever the runbook does; an alarm that clears on its own is wrong before any
+//! automation of it is; an alert selfheal cannot place must go where someone can act; then the
+//! automation itself (fix, write, promote); downgrading the page is the last step, only for an
+//! automation that works alone.
 
 use std::collections::HashMap;
 
-use super::model::{KeyReport, Recommendation, Thresholds};
+use super::model::{Decision, KeyReport, Thresholds};
 
-/// Rule ids, in presentation order.
-pub const RULES: [&str; 6] = [
-    "write-runbook",
+/// Decision ids, in precedence order.
+pub const RULES: [&str; 8] = [
+    "permanent-fix-fleet",
+    "permanent-fix-instance",
+    "tune-or-retire-alarm",
+    "route-elsewhere",
     "fix-runbook",
-    "permanent-fix",
+    "write-runbook",
+    "promote-to-enforce",
     "downgrade-to-warning",
-    "fix-threshold",
-    "route-or-delete",
 ];
+
+/// Facts about a key the report does not show directly.
+#[derive(Debug, Clone, Default)]
+pub struct KeyFacts {
+    /// Instances with at least `repeat_instance_heals` alerts this period (guaranteed lower
+    /// bound): `(instance, alerts, healed)`, most alerts first.
+    pub repeat_instances: Vec<(String, u64, u64)>,
+    /// Distinct instances of the key's role that alerted this period (any key).
+    pub role_instances: Option<u64>,
+}
 
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
-fn rec(
-    rule: &str,
-    key: &str,
-    action: &str,
-    text: String,
-    instances: Vec<String>,
-) -> Recommendation {
-    Recommendation {
-        rule: rule.to_owned(),
-        key: key.to_owned(),
-        action: action.to_owned(),
-        text,
-        instances,
-    }
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Applies every rule to every key; records the rule ids on each key and returns the list.
-pub fn recommend(
-    keys: &mut [KeyReport],
-    healed_instances: &HashMap<String, Vec<(String, u64)>>,
-    t: &Thresholds,
-) -> Vec<Recommendation> {
-    let mut out: Vec<(usize, usize, Recommendation)> = Vec::new();
-    for (rank, k) in keys.iter_mut().enumerate() {
-        let mut mine: Vec<(usize, Recommendation)> = Vec::new();
-        if k.seen.history && k.no_runbook >= t.frequent_alerts && t.frequent_alerts > 0 {
-            mine.push((
-                0,
-                rec(
-                    "write-runbook",
-                    &k.key,
-                    "write a runbook",
-                    format!(
-                        "fired {} times this period with no runbook (rule write-runbook: ≥ {} no-runbook alerts) — write a runbook",
-                        k.no_runbook, t.frequent_alerts
-                    ),
-                    Vec::new(),
-                ),
-            ));
-        }
-        if k.runs >= t.fix_runbook_min_runs && k.runs > 0 {
-            let failure = k.failed as f64 / k.runs as f64;
-            if failure >= t.fix_runbook_failure_rate {
-                mine.push((
-                    1,
-                    rec(
-                        "fix-runbook",
-                        &k.key,
-                        "fix the runbook",
-                        format!(
-                            "the runbook failed {} of {} runs ({}) (rule fix-runbook: failure rate ≥ {} over ≥ {} runs) — fix the runbook",
-                            k.failed,
-                            k.runs,
-                            pct(failure),
-                            pct(t.fix_runbook_failure_rate),
-                            t.fix_runbook_min_runs
-                        ),
-                        Vec::new(),
-                    ),
-                ));
-            }
-        }
-        if let Some(list) = healed_instances.get(&k.key) {
-            let repeat: Vec<&(String, u64)> = list
-                .iter()
-                .filter(|(_, n)| *n >= t.repeat_instance_heals && t.repeat_instance_heals > 0)
-                .collect();
-            if !repeat.is_empty() {
-                let names: Vec<String> = repeat.iter().map(|(i, _)| i.clone()).collect();
-                let detail: Vec<String> = repeat.iter().map(|(i, n)| format!("{i} ×{n}")).collect();
-                mine.push((
-                    2,
-                    rec(
-                        "permanent-fix",
-                        &k.key,
-                        "needs a permanent fix",
-                        format!(
-                            "healed repeatedly on the same instance: {} (rule permanent-fix: ≥ {} heals on one instance) — it needs a permanent fix",
-                            detail.join(", "),
-                            t.repeat_instance_heals
-                        ),
-                        names,
-                    ),
-                ));
-            }
-        }
-        if let Some(rate) = k.success_rate {
-            if k.healed >= t.downgrade_min_healed && rate >= t.downgrade_min_success {
-                mine.push((
-                    3,
-                    rec(
-                        "downgrade-to-warning",
-                        &k.key,
-                        "downgrade the alert to a warning",
-                        format!(
-                            "healed {} times with {} success (rule downgrade-to-warning: ≥ {} heals at ≥ {}) — the page is noise: downgrade the alert to a warning",
-                            k.healed,
-                            pct(rate),
-                            t.downgrade_min_healed,
-                            pct(t.downgrade_min_success)
-                        ),
-                        Vec::new(),
-                    ),
-                ));
-            }
-        }
-        if k.transitions >= t.flapping_transitions && t.flapping_transitions > 0 {
-            mine.push((
-                4,
-                rec(
-                    "fix-threshold",
-                    &k.key,
-                    "fix the alarm threshold",
-                    format!(
-                        "flapped between ALARM and OK {} times (rule fix-threshold: ≥ {} transitions) — fix the threshold or add datapoints-to-alarm",
-                        k.transitions, t.flapping_transitions
-                    ),
-                    Vec::new(),
-                ),
-            ));
-        }
-        if !k.seen.history && k.seen.cloudwatch && k.this_period >= t.cloudwatch_only_min_alarms {
-            mine.push((
-                5,
-                rec(
-                    "route-or-delete",
-                    &k.key,
-                    "route it to selfheal or delete it",
-                    format!(
-                        "went to ALARM {} times in CloudWatch but never reached selfheal (rule route-or-delete: ≥ {} alarms) — route it to selfheal or delete it",
-                        k.this_period, t.cloudwatch_only_min_alarms
-                    ),
-                    Vec::new(),
-                ),
-            ));
-        }
-        if t.promote_min_approved > 0 && k.approved >= t.promote_min_approved && k.skipped == 0 {
-            mine.push((
-                6,
-                rec(
-                    "promote-to-enforce",
-                    &k.key,
-                    "consider mode enforce",
-                    format!(
-                        "approved {n} of {n} requests this period, none skipped (rule promote-to-enforce: ≥ {} approvals and no skips) — consider mode enforce for its runbook",
-                        t.promote_min_approved,
-                        n = k.approved
-                    ),
-                    Vec::new(),
-                ),
-            ));
-        }
-        k.recommendations = mine.iter().map(|(_, r)| r.rule.clone()).collect();
-        out.extend(mine.into_iter().map(|(order, r)| (order, rank, r)));
+/// The local hour (`HH:00–HH:59`) holding at least half of the alerts, if any (and ≥ 3).
+fn peak_hour(k: &KeyReport) -> Option<String> {
+    let (h, n) = k
+        .hours
+        .iter()
+        .enumerate()
+        .max_by_key(|(h, n)| (**n, std::cmp::Reverse(*h)))?;
+    (*n >= 3 && 2 * n >= k.this_period)
+        .then(|| format!("{n} of {} between {h:02}:00 and {h:02}:59", k.this_period))
+}
+
+struct Candidate {
+    rule: usize,
+    action: String,
+    evidence: String,
+    pages: u64,
+    instances: Vec<String>,
+}
+
+fn candidates(k: &KeyReport, f: &KeyFacts, t: &Thresholds, period_days: u32) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let days_with_alerts = k.daily.iter().filter(|d| **d > 0).count() as u64;
+    let min_days = t.recurring_min_days.min(u64::from(period_days)).max(1);
+    let role = k.role.as_deref().unwrap_or("?");
+
+    if k.seen.history
+        && t.fleet_min_instances > 0
+        && k.instances >= t.fleet_min_instances
+        && days_with_alerts >= min_days
+    {
+        let of = f
+            .role_instances
+            .filter(|n| *n > k.instances)
+            .map_or(String::new(), |n| format!(" (of {n} in role {role} that alerted)"));
+        out.push(Candidate {
+            rule: 0,
+            action: format!("permanent fix across role {role}: find the cause the instances share"),
+            evidence: format!(
+                "{} on {}{of} on {days_with_alerts} of {period_days} days; {} healed, {} escalated (rule: ≥ {} instances on ≥ {min_days} days)",
+                plural(k.this_period, "alert", "alerts"),
+                plural(k.instances, "instance", "instances"),
+                k.healed,
+                k.escalated,
+                t.fleet_min_instances
+            ),
+            pages: k.this_period,
+            instances: k.top_instances.iter().map(|i| i.instance.clone()).collect(),
+        });
     }
-    out.sort_by_key(|(order, rank, _)| (*order, *rank));
-    out.into_iter().map(|(_, _, r)| r).collect()
+
+    if k.seen.history && t.repeat_instance_heals > 0 && !f.repeat_instances.is_empty() {
+        let top = &f.repeat_instances[..f.repeat_instances.len().min(5)];
+        let list: Vec<String> = top
+            .iter()
+            .map(|(i, n, h)| format!("{i} alerted {n}× ({h} healed)"))
+            .collect();
+        let when = peak_hour(k).map_or(String::new(), |p| format!("; {p}"));
+        let first = &top[0].0;
+        out.push(Candidate {
+            rule: 1,
+            action: if top.len() == 1 {
+                format!("permanent fix on {first}: find why it recurs there (repair or replace it)")
+            } else {
+                format!(
+                    "permanent fix on {} instances: find why it recurs there",
+                    top.len()
+                )
+            },
+            evidence: format!(
+                "{}{when} (rule: ≥ {} alerts on one instance)",
+                list.join(", "),
+                t.repeat_instance_heals
+            ),
+            pages: f.repeat_instances.iter().map(|(_, n, _)| n).sum(),
+            instances: top.iter().map(|(i, _, _)| i.clone()).collect(),
+        });
+    }
+
+    if t.flapping_transitions > 0 && k.transitions >= t.flapping_transitions {
+        let evidence = if k.seen.history {
+            let recovered = k.outcomes.get("recovered").copied().unwrap_or(0);
+            format!(
+                "cleared with no fix {} of {} alerts ({recovered} back to OK before selfheal acted) (rule: ≥ {} unexplained state changes, 2 per flap)",
+                plural(k.flaps, "time in", "times in"),
+                k.this_period,
+                t.flapping_transitions
+            )
+        } else {
+            format!(
+                "flapped ALARM→OK→ALARM {} in CloudWatch (rule: ≥ {} state changes)",
+                plural(k.flaps, "time", "times"),
+                t.flapping_transitions
+            )
+        };
+        out.push(Candidate {
+            rule: 2,
+            action: "tune the alarm (threshold, datapoints to alarm, period) or retire it"
+                .to_owned(),
+            evidence,
+            pages: k.flaps,
+            instances: Vec::new(),
+        });
+    }
+
+    if !k.seen.history
+        && k.seen.cloudwatch
+        && t.cloudwatch_only_min_alarms > 0
+        && k.this_period >= t.cloudwatch_only_min_alarms
+    {
+        out.push(Candidate {
+            rule: 3,
+            action: "route the alarm to selfheal (its SNS action) or retire it".to_owned(),
+            evidence: format!(
+                "went to ALARM {} in CloudWatch and never reached selfheal (rule: ≥ {} alarms)",
+                plural(k.this_period, "time", "times"),
+                t.cloudwatch_only_min_alarms
+            ),
+            pages: k.this_period,
+            instances: Vec::new(),
+        });
+    } else {
+        let unresolved = k.outcomes.get("unresolved").copied().unwrap_or(0);
+        let expired = k.outcomes.get("expired").copied().unwrap_or(0);
+        if t.route_min_unresolved > 0 && unresolved + expired >= t.route_min_unresolved {
+            let mut parts = Vec::new();
+            if unresolved > 0 {
+                parts.push(format!(
+                    "{unresolved} unresolved (role tag differs or SSM cannot reach the instance)"
+                ));
+            }
+            if expired > 0 {
+                parts.push(format!("{expired} approval requests expired unanswered"));
+            }
+            out.push(Candidate {
+                rule: 3,
+                action: if unresolved >= expired {
+                    "route the alert to the team that owns these instances, or fix their role tag"
+                        .to_owned()
+                } else {
+                    "route approval requests to a channel someone answers".to_owned()
+                },
+                evidence: format!(
+                    "{} of {} alerts (rule: ≥ {} unresolved or expired)",
+                    parts.join(", "),
+                    k.this_period,
+                    t.route_min_unresolved
+                ),
+                pages: unresolved + expired,
+                instances: Vec::new(),
+            });
+        }
+    }
+
+    if k.attempts >= t.fix_runbook_min_runs && k.attempts > 0 {
+        let not_healed = k.failed + k.precheck_failed;
+        let rate = not_healed as f64 / k.attempts as f64;
+        if rate >= t.fix_runbook_failure_rate {
+            out.push(Candidate {
+                rule: 4,
+                action: if k.precheck_failed > k.failed {
+                    "fix the runbook: its precheck refuses most alerts".to_owned()
+                } else {
+                    "fix the runbook: its commands do not fix the problem".to_owned()
+                },
+                evidence: format!(
+                    "healed {} of {} attempts: {} failed or timed out, {} precheck failures (rule: ≥ {} not healed over ≥ {} attempts)",
+                    k.healed,
+                    k.attempts,
+                    k.failed,
+                    k.precheck_failed,
+                    pct(t.fix_runbook_failure_rate),
+                    t.fix_runbook_min_runs
+                ),
+                pages: not_healed,
+                instances: Vec::new(),
+            });
+        }
+    }
+
+    if k.seen.history && t.frequent_alerts > 0 && k.no_runbook >= t.frequent_alerts {
+        out.push(Candidate {
+            rule: 5,
+            action: format!("write a runbook for {}", k.key),
+            evidence: format!(
+                "fired {} with no runbook (rule: ≥ {} no-runbook alerts)",
+                plural(k.no_runbook, "time", "times"),
+                t.frequent_alerts
+            ),
+            pages: k.no_runbook,
+            instances: Vec::new(),
+        });
+    }
+
+    let mode = k.mode.as_deref();
+    if t.promote_min_approved > 0
+        && mode.is_none_or(|m| m == "approve")
+        && k.approved >= t.promote_min_approved
+        && k.skipped == 0
+        && k.failed == 0
+    {
+        out.push(Candidate {
+            rule: 6,
+            action: "promote the runbook from approve to enforce".to_owned(),
+            evidence: format!(
+                "Run pressed {} times, never Skip, no failed run; {} healed (rule: ≥ {} approvals, no skip)",
+                k.approved, k.healed, t.promote_min_approved
+            ),
+            pages: k.approved,
+            instances: Vec::new(),
+        });
+    } else if t.promote_min_dry_runs > 0
+        && mode.is_none_or(|m| m == "dry-run")
+        && k.dry_run >= t.promote_min_dry_runs
+        && k.precheck_failed == 0
+    {
+        out.push(Candidate {
+            rule: 6,
+            action: "promote the runbook from dry-run to enforce (or approve first)".to_owned(),
+            evidence: format!(
+                "ran {} times in dry-run, no precheck failure (rule: ≥ {} dry runs)",
+                k.dry_run, t.promote_min_dry_runs
+            ),
+            pages: k.dry_run,
+            instances: Vec::new(),
+        });
+    }
+
+    if let Some(rate) = k.success_rate {
+        if mode.is_none_or(|m| m == "enforce")
+            && k.healed >= t.downgrade_min_healed
+            && rate >= t.downgrade_min_success
+            && k.escalated == 0
+            && k.humans_involved == 0
+            && k.approved + k.skipped + k.dry_run == 0
+        {
+            out.push(Candidate {
+                rule: 7,
+                action: "downgrade the alert to a warning: selfheal handles it alone".to_owned(),
+                evidence: format!(
+                    "healed {} of {} attempts ({}), nothing escalated, no person involved (rule: ≥ {} heals at ≥ {})",
+                    k.healed,
+                    k.attempts,
+                    pct(rate),
+                    t.downgrade_min_healed,
+                    pct(t.downgrade_min_success)
+                ),
+                pages: k.healed,
+                instances: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// Applies the rules to every key: sets each key's `decision` and returns the decisions, most
+/// pages removed first.
+pub fn decide(
+    keys: &mut [KeyReport],
+    facts: &HashMap<String, KeyFacts>,
+    t: &Thresholds,
+    period_days: u32,
+) -> Vec<Decision> {
+    let none = KeyFacts::default();
+    let mut out: Vec<(u64, Decision)> = Vec::new();
+    for k in keys.iter_mut() {
+        let f = facts.get(&k.key).unwrap_or(&none);
+        let mut found = candidates(k, f, t, period_days);
+        found.sort_by_key(|c| c.rule);
+        let mut it = found.into_iter();
+        let Some(first) = it.next() else {
+            k.decision = None;
+            continue;
+        };
+        let superseded: Vec<String> = it.map(|c| RULES[c.rule].to_owned()).collect();
+        k.decision = Some(RULES[first.rule].to_owned());
+        out.push((
+            k.this_period,
+            Decision {
+                decision: RULES[first.rule].to_owned(),
+                key: k.key.clone(),
+                action: first.action,
+                evidence: first.evidence,
+                owner: k.owner.clone(),
+                mode: k.mode.clone(),
+                runbook: k.runbook.clone(),
+                pages: first.pages,
+                instances: first.instances,
+                superseded,
+            },
+        ));
+    }
+    out.sort_by(|(a_alerts, a), (b_alerts, b)| {
+        b.pages
+            .cmp(&a.pages)
+            .then(b_alerts.cmp(a_alerts))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    out.into_iter().map(|(_, d)| d).collect()
 }

@@ -6,6 +6,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::hours::WorkHours;
 use crate::history::EpochMillis;
 
 /// The longest period `--since` accepts, in days.
@@ -68,6 +69,7 @@ pub struct ReportWindow {
     end: WindowEnd,
     bounds: Vec<EpochMillis>,
     dates: Vec<Date>,
+    work_hours: WorkHours,
 }
 
 impl ReportWindow {
@@ -117,6 +119,7 @@ impl ReportWindow {
             end,
             bounds,
             dates,
+            work_hours: WorkHours::default(),
         })
     }
 
@@ -135,6 +138,42 @@ impl ReportWindow {
 
     pub fn end(&self) -> WindowEnd {
         self.end
+    }
+
+    /// Sets the working hours (local time) that separate off-hours alerts.
+    pub fn with_work_hours(mut self, work_hours: WorkHours) -> Self {
+        self.work_hours = work_hours;
+        self
+    }
+
+    pub fn work_hours(&self) -> WorkHours {
+        self.work_hours
+    }
+
+    /// Today's local date when this period includes today ([`WindowEnd::EndOfToday`]): the
+    /// day is partial, up to `now`.
+    pub fn partial_day(&self) -> Option<String> {
+        match self.end {
+            WindowEnd::EndOfToday => self.dates.last().map(ToString::to_string),
+            WindowEnd::StartOfToday => None,
+        }
+    }
+
+    /// Local weekday (Monday = 0) and minute of the day of an instant.
+    pub fn local_weekday_minute(&self, ms: EpochMillis) -> Option<(usize, u16)> {
+        let t = Timestamp::from_millisecond(ms).ok()?;
+        let dt = self.tz.to_datetime(t);
+        let weekday = usize::try_from(dt.weekday().to_monday_zero_offset()).ok()?;
+        let minute = u16::try_from(i32::from(dt.hour()) * 60 + i32::from(dt.minute())).ok()?;
+        Some((weekday, minute))
+    }
+
+    /// Local `HH:MM` of an instant.
+    pub fn format_time_of_day(&self, ms: EpochMillis) -> String {
+        match Timestamp::from_millisecond(ms) {
+            Ok(t) => self.tz.to_datetime(t).strftime("%H:%M").to_string(),
+            Err(_) => String::new(),
+        }
     }
 
     /// The window's day index of an instant: `0..2 * days`, or `None` outside the window.

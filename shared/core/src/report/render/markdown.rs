@@ -3,9 +3,11 @@
 
 use std::fmt::Write as _;
 
-use super::text::{heal_times, period_title};
-use super::{change_text, percent, sanitize, sparkline};
-use crate::report::model::Report;
+use super::{
+    alarm_history_note, change_text, group_label, groups_line, heal_split, owner_mode, percent,
+    period_title, sanitize, sparkline, success_text,
+};
+use crate::report::model::{Report, OUTCOME_GROUPS};
 
 /// Escapes untrusted text for Markdown: ASCII punctuation that Markdown or HTML interprets is
 /// backslash-escaped (`<`, `>` and `&` become entities), control characters become spaces.
@@ -28,27 +30,78 @@ pub fn escape_markdown(s: &str) -> String {
     out
 }
 
-/// The report as Markdown.
+/// The report as Markdown: decisions first, then the headline, the keys and data quality.
 pub fn render_markdown(r: &Report) -> String {
     let t = &r.totals;
     let e = escape_markdown;
     let mut s = String::new();
     let _ = writeln!(s, "# selfheal weekly report — {}", e(&period_title(r)));
     let _ = writeln!(s);
-    let _ = writeln!(s, "Generated {}.", r.generated_at);
+    let _ = writeln!(s, "Generated {}.", e(&r.generated_at));
+    if let Some(note) = alarm_history_note(r) {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "> **Note:** {}", e(&note));
+    }
     let _ = writeln!(s);
-    let _ = writeln!(s, "## Fleet");
+    let _ = writeln!(s, "## Decisions this week ({})", r.decisions.len());
+    let _ = writeln!(s);
+    if r.decisions.is_empty() {
+        let _ = writeln!(s, "None: nothing recurred, failed or paged often enough.");
+    }
+    for (i, d) in r.decisions.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "{}. **{}** — {}  \n   `{}` · {} · removes ~{} pages per period  \n   {}{}",
+            i + 1,
+            e(&d.key),
+            e(&d.action),
+            d.decision,
+            e(&owner_mode(d.owner.as_deref(), d.mode.as_deref())),
+            d.pages,
+            e(&d.evidence),
+            if d.superseded.is_empty() {
+                String::new()
+            } else {
+                format!(" (also matched: {})", d.superseded.join(", "))
+            }
+        );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "## Headline");
     let _ = writeln!(s);
     let _ = writeln!(s, "| | this period | |");
     let _ = writeln!(s, "|---|---:|---|");
     let _ = writeln!(
         s,
-        "| alerts | {} | {} vs {} last period; selfheal {}, CloudWatch only {} |",
+        "| alerts | {} | {} vs {}{}; selfheal {}, CloudWatch only {} |",
         t.alerts,
         e(&change_text(&t.change)),
-        t.alerts_last_period,
+        t.compared_with,
+        if r.partial_day.is_some() {
+            " in the same span of last period"
+        } else {
+            " last period"
+        },
         t.via_selfheal,
         t.cloudwatch_only
+    );
+    let _ = writeln!(
+        s,
+        "| pages avoided | {} | healed with no person involved; ≈ {} on-call minutes ({} min per page) |",
+        t.human_pages_avoided, t.on_call_minutes_saved, t.minutes_per_page
+    );
+    let _ = writeln!(
+        s,
+        "| needed a person | {} | escalated or asked to approve; {} escalated |",
+        t.humans_involved, t.escalated
+    );
+    let _ = writeln!(
+        s,
+        "| off hours | {} | alerts outside {}: {} needed a person, {} healed alone |",
+        t.off_hours.alerts,
+        e(&t.off_hours.work_hours),
+        t.off_hours.pages,
+        t.off_hours.pages_avoided
     );
     let _ = writeln!(
         s,
@@ -56,75 +109,68 @@ pub fn render_markdown(r: &Report) -> String {
         t.healed,
         e(&percent(t.auto_healed_share))
     );
-    let _ = writeln!(s, "| failed | {} | |", t.failed);
-    let _ = writeln!(s, "| escalated | {} | |", t.escalated);
-    let _ = writeln!(s, "| dry-run | {} | |", t.dry_run);
-    let _ = writeln!(s, "| no runbook | {} | |", t.no_runbook);
-    let _ = writeln!(
-        s,
-        "| human pages avoided | {} | ≈ {} on-call minutes saved ({} min per page) |",
-        t.human_pages_avoided, t.on_call_minutes_saved, t.minutes_per_page
-    );
-    let _ = writeln!(s);
-    let _ = writeln!(s, "## Recommendations");
-    let _ = writeln!(s);
-    if r.recommendations.is_empty() {
-        let _ = writeln!(s, "None this period.");
-    }
-    for rec in &r.recommendations {
-        let _ = writeln!(s, "- **{}** `{}` — {}", e(&rec.key), rec.rule, e(&rec.text));
+    for (i, name) in OUTCOME_GROUPS.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "| {} | {} | |",
+            group_label(name),
+            t.outcome_groups.get(i)
+        );
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "## Alerts by ROLE:ALERT");
     let _ = writeln!(s);
     if r.keys.is_empty() {
         let _ = writeln!(s, "No alerts in this window.");
-        return s;
-    }
-    let _ = writeln!(
-        s,
-        "| key | this | last | change | daily ({}) | healed | failed | escalated | dry-run | no runbook | success | heal p50 / p95 | top instances | first seen | last seen | rules |",
-        r.weekdays.join(" ")
-    );
-    let _ = writeln!(
-        s,
-        "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|"
-    );
-    for k in &r.keys {
-        let key = if k.seen.history {
-            e(&k.key)
-        } else {
-            format!("{} (CloudWatch only)", e(&k.key))
-        };
-        let top: Vec<String> = k
-            .top_instances
-            .iter()
-            .map(|i| format!("{} ×{}", e(&i.instance), i.alerts))
-            .collect();
+    } else {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            key,
-            k.this_period,
-            k.last_period,
-            e(&change_text(&k.change)),
-            sparkline(&k.daily),
-            k.healed,
-            k.failed,
-            k.escalated,
-            k.dry_run,
-            k.no_runbook,
-            e(&percent(k.success_rate)),
-            heal_times(k),
-            top.join(", "),
-            k.first_seen.as_deref().unwrap_or("—"),
-            k.last_seen.as_deref().unwrap_or("—"),
-            k.recommendations.join(", ")
+            "| key | owner · mode | alerts (change) | daily ({}) | outcomes | success | time to heal | decision |",
+            e(&r.weekdays.join(" "))
         );
+        let _ = writeln!(s, "|---|---|---:|---|---|---:|---|---|");
+        for k in &r.keys {
+            let key = if k.seen.history {
+                e(&k.key)
+            } else {
+                format!("{} (CloudWatch only)", e(&k.key))
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} ({}) | {} | {} | {} | {} | {} |",
+                key,
+                e(&owner_mode(k.owner.as_deref(), k.mode.as_deref())),
+                k.this_period,
+                e(&change_text(&k.change)),
+                sparkline(&k.daily),
+                e(&groups_line(&k.outcome_groups)),
+                e(&success_text(k)),
+                e(&heal_split(k)),
+                k.decision.as_deref().unwrap_or("—")
+            );
+        }
     }
-    for w in &r.data_quality.warnings {
+    let q = &r.data_quality;
+    let _ = writeln!(s);
+    let _ = writeln!(s, "## Data quality");
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{} history records, {} alarm-history items. Not alerts: {} duplicates, {} invalid messages, {} recovery notices, {} unnamed. Ignored: {} outside the window, {} undated. {} without key, {} over the key limit.",
+        q.history_records,
+        q.alarm_history_items,
+        q.duplicates,
+        q.invalid,
+        q.recovery_notices,
+        q.unnamed,
+        q.out_of_window,
+        q.undated,
+        q.without_key,
+        q.keys_overflowed
+    );
+    for w in &q.warnings {
         let _ = writeln!(s);
-        let _ = writeln!(s, "> warning: {}", e(w));
+        let _ = writeln!(s, "> warning: {}", e(&sanitize(w, 300)));
     }
     s
 }

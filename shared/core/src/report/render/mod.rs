@@ -6,6 +6,7 @@ mod html;
 mod markdown;
 mod slack;
 mod svg;
+mod svg_shim;
 mod text;
 
 use std::str::FromStr;
@@ -14,9 +15,10 @@ pub use html::render_html;
 pub use markdown::render_markdown;
 pub use slack::{render_slack, SLACK_MAX_BLOCKS, SLACK_MAX_TEXT, SLACK_TOP_KEYS};
 pub use svg::{render_svg, SvgOptions, CHART_TOP_KEYS};
+pub use svg_shim::{render_heatmap_svg, render_keys_svg, render_summary_svg};
 pub use text::render_text;
 
-use super::model::{Change, Report};
+use super::model::{Change, KeyReport, OutcomeGroups, Report, TimeToHeal, OUTCOME_GROUPS};
 
 /// The output formats of `selfheal report --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,11 +61,124 @@ pub fn render(report: &Report, format: Format) -> String {
     }
 }
 
-/// The JSON format (`schema_version` 1), pretty-printed, with a trailing newline.
+/// The JSON format (`schema_version` 2), pretty-printed, with a trailing newline.
 pub fn render_json(report: &Report) -> String {
     let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|_| "{}".into());
     s.push('\n');
     s
+}
+
+/// Human label of an outcome group (`OUTCOME_GROUPS` name).
+pub fn group_label(name: &str) -> &'static str {
+    match name {
+        "healed" => "healed",
+        "failed" => "failed",
+        "precheck_failed" => "precheck failed",
+        "needs_human" => "needs a human",
+        "dry_run" => "dry-run",
+        "not_acted" => "not acted on",
+        "no_runbook" => "no runbook",
+        "in_progress" => "in progress",
+        _ => "other",
+    }
+}
+
+/// `healed 80 · failed 5 · …`: the non-zero outcome columns (all of them when every one is 0).
+pub fn groups_line(g: &OutcomeGroups) -> String {
+    let parts: Vec<String> = OUTCOME_GROUPS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| g.get(*i) > 0)
+        .map(|(i, name)| format!("{} {}", group_label(name), g.get(i)))
+        .collect();
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// `2024-06-05 – 2024-06-11 (Europe/Berlin, 7 days)`, with `, today partial until 10:00`.
+pub fn period_title(r: &Report) -> String {
+    let first = r.days.first().map_or("", String::as_str);
+    let last = r.days.last().map_or("", String::as_str);
+    let partial = match &r.partial_day {
+        Some(day) => format!(
+            "; {} is partial, until {}",
+            sanitize(day, 12),
+            r.generated_at.get(11..16).unwrap_or("now")
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{first} – {last} ({}, {} days{partial})",
+        sanitize(&r.time_zone, 64),
+        r.period_days
+    )
+}
+
+/// One line when CloudWatch alarm history was not read (shown at the top), else `None`.
+pub fn alarm_history_note(r: &Report) -> Option<String> {
+    if r.alarm_history.is_read() {
+        return None;
+    }
+    let why = r.alarm_history.reason.as_deref().unwrap_or("no reason given");
+    Some(format!(
+        "CloudWatch alarm history {}: {} — alarms that never reached selfheal are not counted",
+        if r.alarm_history.status == "off" {
+            "is off"
+        } else {
+            "was not read"
+        },
+        sanitize(why, 160)
+    ))
+}
+
+/// `p50 1m 05s` of a duration summary, `—` without samples.
+pub fn median_text(t: &TimeToHeal) -> String {
+    t.median_ms.map_or_else(|| "—".to_owned(), human_duration)
+}
+
+/// Time to heal, split: `1m 30s (wait 40s + run 50s)`, or `—`.
+pub fn heal_split(k: &KeyReport) -> String {
+    match k.time_to_heal.median_ms {
+        None => "—".to_owned(),
+        Some(total) => {
+            let wait = k.time_waiting.median_ms.unwrap_or(0);
+            if wait == 0 {
+                format!("{} (run {})", human_duration(total), median_text(&k.time_running))
+            } else {
+                format!(
+                    "{} (wait {} + run {})",
+                    human_duration(total),
+                    median_text(&k.time_waiting),
+                    median_text(&k.time_running)
+                )
+            }
+        }
+    }
+}
+
+/// Success rate with its sample: `89% of 9`, or `— (2 attempts)` below the minimum sample.
+pub fn success_text(k: &KeyReport) -> String {
+    match k.success_rate {
+        Some(r) => format!("{:.0}% of {}", r * 100.0, k.attempts),
+        None if k.attempts > 0 => format!(
+            "— ({} {})",
+            k.attempts,
+            if k.attempts == 1 { "attempt" } else { "attempts" }
+        ),
+        None => "—".to_owned(),
+    }
+}
+
+/// `owner team-web · mode enforce` (the parts that are known).
+pub fn owner_mode(owner: Option<&str>, mode: Option<&str>) -> String {
+    format!(
+        "owner {} · mode {}",
+        sanitize(owner.unwrap_or("unknown"), 80),
+        sanitize(mode.unwrap_or("unknown"), 20)
+    )
 }
 
 /// `1h 02m`, `3m 05s`, `12s`, `850 ms`.

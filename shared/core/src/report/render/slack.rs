@@ -1,5 +1,6 @@
-//! The Slack Block Kit message: fleet totals, the top keys with unicode sparklines of their
-//! daily counts, the recommendations and a link to the full report.
+//! The Slack Block Kit message: the decisions first, then the headline figures, the chart (a PNG
+//! the reporter uploaded, when it could), the top keys with unicode sparklines of their daily
+//! counts, and a link to the full report.
 //!
 //! Limits (Slack rejects the message otherwise): at most [`SLACK_MAX_BLOCKS`] blocks, at most
 //! [`SLACK_MAX_TEXT`] characters per text object (2000 per field, 150 per header); longer text
@@ -9,13 +10,17 @@
 
 use serde_json::{json, Value};
 
-use super::text::{heal_times, period_title};
-use super::{change_text, percent, sanitize, sparkline};
+use super::{
+    alarm_history_note, change_text, groups_line, owner_mode, percent, period_title, sanitize,
+    sparkline, success_text,
+};
 use crate::report::model::Report;
 
 pub const SLACK_MAX_BLOCKS: usize = 50;
 pub const SLACK_MAX_TEXT: usize = 3000;
 pub const SLACK_TOP_KEYS: usize = 10;
+/// Decisions listed in the message (the full report has all).
+pub const SLACK_TOP_DECISIONS: usize = 8;
 const MAX_FIELD: usize = 2000;
 const MAX_HEADER: usize = 150;
 const MARKER: &str = "… (truncated, see the full report)";
@@ -99,16 +104,71 @@ pub fn render_slack(r: &Report) -> Value {
         json!({"type": "header", "text": {"type": "plain_text", "text": header, "emoji": false}}),
     );
     blocks.push(json!({"type": "context", "elements": [mrkdwn(&escape_slack(&period_title(r)))]}));
+    if let Some(note) = alarm_history_note(r) {
+        blocks.push(json!({"type": "context", "elements": [mrkdwn(&format!(":warning: {}", escape_slack(&note)))]}));
+    }
+
+    if r.decisions.is_empty() {
+        blocks.push(section(
+            "*Decisions this week:* none — nothing recurred, failed or paged often enough.",
+        ));
+    } else {
+        let shown = r.decisions.len().min(SLACK_TOP_DECISIONS);
+        let mut text = format!(
+            "*Decisions this week* ({} of {}, most pages removed first)",
+            shown,
+            r.decisions.len()
+        );
+        for (n, d) in r.decisions.iter().take(shown).enumerate() {
+            let line = format!(
+                "\n*{}.* {} — {}\n      _{}_ · {} · ~{} pages",
+                n + 1,
+                code(&d.key),
+                escape_slack(&d.action),
+                escape_slack(&d.evidence),
+                escape_slack(&owner_mode(d.owner.as_deref(), d.mode.as_deref())),
+                d.pages
+            );
+            if text.chars().count() + line.chars().count() + 60 > SLACK_MAX_TEXT {
+                text.push_str(&format!(
+                    "\n… and {} more (truncated, see the full report)",
+                    r.decisions.len() - n
+                ));
+                break;
+            }
+            text.push_str(&line);
+        }
+        blocks.push(section(&text));
+    }
+
+    let compared = if r.partial_day.is_some() {
+        "the same span of last period"
+    } else {
+        "last period"
+    };
     blocks.push(json!({"type": "section", "fields": [
-        field(&format!("*Alerts*\n{} ({} vs last period)", t.alerts, escape_slack(&change_text(&t.change)))),
+        field(&format!("*Alerts*\n{} ({} vs {compared})", t.alerts, escape_slack(&change_text(&t.change)))),
+        field(&format!("*Pages avoided*\n{} healed with no person · ≈ {} on-call minutes", t.human_pages_avoided, t.on_call_minutes_saved)),
+        field(&format!("*Needed a person*\n{} ({} escalated)", t.humans_involved, t.escalated)),
+        field(&format!("*Off hours*\n{} alerts, {} needed a person", t.off_hours.alerts, t.off_hours.pages)),
         field(&format!("*Auto-healed*\n{} ({})", t.healed, percent(t.auto_healed_share))),
-        field(&format!("*Escalated*\n{}", t.escalated)),
-        field(&format!("*Pages avoided*\n{} ≈ {} on-call minutes", t.human_pages_avoided, t.on_call_minutes_saved)),
-        field(&format!("*No runbook*\n{}", t.no_runbook)),
         field(&format!("*Only in CloudWatch*\n{}", t.cloudwatch_only)),
     ]}));
+    blocks.push(section(&format!(
+        "*Outcomes* of {} selfheal alerts: {}",
+        t.via_selfheal,
+        escape_slack(&groups_line(&t.outcome_groups))
+    )));
+    if let Some(url) = r.chart_url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+        blocks.push(json!({
+            "type": "image",
+            "image_url": sanitize(url, 2900),
+            "alt_text": "Daily alerts by outcome with last period behind, and alerts by hour of day and weekday",
+        }));
+    }
     blocks.push(json!({"type": "divider"}));
 
+    let active = r.keys.iter().filter(|k| k.this_period > 0).count();
     let top: Vec<_> = r
         .keys
         .iter()
@@ -121,7 +181,7 @@ pub fn render_slack(r: &Report) -> Value {
         blocks.push(section(&format!(
             "*Top {} of {} keys* (daily, {} → {})",
             top.len(),
-            r.keys.iter().filter(|k| k.this_period > 0).count(),
+            active,
             escape_slack(r.weekdays.first().map_or("", String::as_str)),
             escape_slack(r.weekdays.last().map_or("", String::as_str))
         )));
@@ -137,13 +197,9 @@ pub fn render_slack(r: &Report) -> Value {
         );
         if k.seen.history {
             line.push_str(&format!(
-                "\nhealed {} · failed {} · escalated {} · no runbook {} · success {} · heal p50/p95 {}",
-                k.healed,
-                k.failed,
-                k.escalated,
-                k.no_runbook,
-                percent(k.success_rate),
-                escape_slack(&heal_times(k))
+                "\n{} · success {}",
+                escape_slack(&groups_line(&k.outcome_groups)),
+                escape_slack(&success_text(k)),
             ));
             if let Some(inst) = k.top_instances.first() {
                 line.push_str(&format!(" · top {} ×{}", code(&inst.instance), inst.alerts));
@@ -151,38 +207,24 @@ pub fn render_slack(r: &Report) -> Value {
         } else {
             line.push_str("\nseen only in CloudWatch alarm history");
         }
-        let actions: Vec<&str> = r
-            .recommendations
-            .iter()
-            .filter(|rec| rec.key == k.key)
-            .map(|rec| rec.action.as_str())
-            .collect();
-        if !actions.is_empty() {
-            line.push_str(&format!("\n→ {}", escape_slack(&actions.join("; "))));
+        if let Some(d) = &k.decision {
+            line.push_str(&format!("\n→ {}", escape_slack(d)));
         }
         blocks.push(section(&line));
     }
-    blocks.push(json!({"type": "divider"}));
-
-    if !r.recommendations.is_empty() {
-        let mut text = format!("*Recommendations ({})*", r.recommendations.len());
-        for (n, rec) in r.recommendations.iter().enumerate() {
-            let line = format!(
-                "\n• {} — {} _({})_",
-                code(&rec.key),
-                escape_slack(&rec.action),
-                escape_slack(&rec.rule)
-            );
-            if text.chars().count() + line.chars().count() + 60 > SLACK_MAX_TEXT {
-                text.push_str(&format!(
-                    "\n… and {} more (truncated, see the full report)",
-                    r.recommendations.len() - n
-                ));
-                break;
-            }
-            text.push_str(&line);
-        }
-        blocks.push(section(&text));
+    if active > top.len() {
+        let rest: u64 = r
+            .keys
+            .iter()
+            .filter(|k| k.this_period > 0)
+            .skip(top.len())
+            .map(|k| k.this_period)
+            .sum();
+        blocks.push(json!({"type": "context", "elements": [mrkdwn(&format!(
+            "+ {} more keys with {} alerts in the full report",
+            active - top.len(),
+            rest
+        ))]}));
     }
 
     let footer = match r.report_url.as_deref() {
@@ -200,11 +242,11 @@ pub fn render_slack(r: &Report) -> Value {
         blocks.push(section(MARKER));
     }
     let fallback = format!(
-        "selfheal weekly report: {} alerts, {} auto-healed ({}), {} recommendations",
+        "selfheal weekly report: {} decisions, {} alerts, {} healed with no person ({} on-call minutes)",
+        r.decisions.len(),
         t.alerts,
-        t.healed,
-        percent(t.auto_healed_share),
-        r.recommendations.len()
+        t.human_pages_avoided,
+        t.on_call_minutes_saved
     );
     json!({"text": fallback, "blocks": blocks})
 }

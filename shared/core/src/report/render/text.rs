@@ -1,26 +1,28 @@
 //! Plain text (terminal) rendering. Names are stripped of control characters, so a hostile
 //! alert name cannot send terminal escape sequences.
+//!
+//! Order: the decisions, then the headline, then one block per key, then data quality.
 
 use std::fmt::Write as _;
 
-use super::{change_text, human_duration, percent, sanitize, sparkline};
+use super::{
+    alarm_history_note, change_text, groups_line, heal_split, owner_mode, percent, sanitize,
+    sparkline, success_text,
+};
 use crate::report::model::{KeyReport, Report};
 
+pub use super::period_title;
+
+/// Heal time p50 / p95, or `—`.
 pub(super) fn heal_times(k: &KeyReport) -> String {
     match (k.time_to_heal.median_ms, k.time_to_heal.p95_ms) {
-        (Some(m), Some(p)) => format!("{} / {}", human_duration(m), human_duration(p)),
+        (Some(m), Some(p)) => format!(
+            "{} / {}",
+            super::human_duration(m),
+            super::human_duration(p)
+        ),
         _ => "—".to_owned(),
     }
-}
-
-pub(super) fn period_title(r: &Report) -> String {
-    let first = r.days.first().map_or("", String::as_str);
-    let last = r.days.last().map_or("", String::as_str);
-    format!(
-        "{first} – {last} ({}, {} days)",
-        sanitize(&r.time_zone, 64),
-        r.period_days
-    )
 }
 
 /// The report as plain text.
@@ -29,48 +31,81 @@ pub fn render_text(r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "selfheal weekly report — {}", period_title(r));
     let _ = writeln!(s, "generated {}", r.generated_at);
+    if let Some(note) = alarm_history_note(r) {
+        let _ = writeln!(s, "note: {note}");
+    }
     let _ = writeln!(s);
-    let _ = writeln!(s, "Fleet");
+
+    let _ = writeln!(s, "Decisions this week ({})", r.decisions.len());
+    if r.decisions.is_empty() {
+        let _ = writeln!(s, "  none: nothing recurred, failed or paged often enough");
+    }
+    for (i, d) in r.decisions.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  {:>2}. {} — {}",
+            i + 1,
+            sanitize(&d.key, 120),
+            sanitize(&d.action, 300)
+        );
+        let _ = writeln!(
+            s,
+            "      [{}] {} · removes ~{} pages per period",
+            d.decision,
+            owner_mode(d.owner.as_deref(), d.mode.as_deref()),
+            d.pages
+        );
+        let _ = writeln!(s, "      evidence: {}", sanitize(&d.evidence, 400));
+        if !d.superseded.is_empty() {
+            let _ = writeln!(s, "      also matched: {}", d.superseded.join(", "));
+        }
+    }
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "Headline");
     let _ = writeln!(
         s,
-        "  alerts               {:>6}   {} vs {} last period  (selfheal {}, CloudWatch only {})",
+        "  alerts                  {:>6}   {} vs {} (selfheal {}, CloudWatch only {})",
         t.alerts,
         change_text(&t.change),
-        t.alerts_last_period,
+        if r.partial_day.is_some() {
+            format!("{} in the same span of last period", t.compared_with)
+        } else {
+            format!("{} last period", t.compared_with)
+        },
         t.via_selfheal,
         t.cloudwatch_only
     );
     let _ = writeln!(
         s,
-        "  auto-healed          {:>6}   {} of alerts",
+        "  pages avoided           {:>6}   healed with no person involved; ≈ {} on-call minutes ({} per page)",
+        t.human_pages_avoided, t.on_call_minutes_saved, t.minutes_per_page
+    );
+    let _ = writeln!(
+        s,
+        "  needed a person         {:>6}   paged (escalated) or asked to approve; {} escalated",
+        t.humans_involved, t.escalated
+    );
+    let _ = writeln!(
+        s,
+        "  off hours               {:>6}   alerts outside {}: {} needed a person, {} healed alone",
+        t.off_hours.alerts,
+        sanitize(&t.off_hours.work_hours, 60),
+        t.off_hours.pages,
+        t.off_hours.pages_avoided
+    );
+    let _ = writeln!(
+        s,
+        "  auto-healed             {:>6}   {} of alerts",
         t.healed,
         percent(t.auto_healed_share)
     );
-    let _ = writeln!(s, "  failed               {:>6}", t.failed);
-    let _ = writeln!(s, "  escalated            {:>6}", t.escalated);
-    let _ = writeln!(s, "  dry-run              {:>6}", t.dry_run);
-    let _ = writeln!(s, "  no runbook           {:>6}", t.no_runbook);
     let _ = writeln!(
         s,
-        "  human pages avoided  {:>6}   ≈ {} on-call minutes saved ({} min per page)",
-        t.human_pages_avoided, t.on_call_minutes_saved, t.minutes_per_page
+        "  outcomes ({} selfheal alerts): {}",
+        t.via_selfheal,
+        groups_line(&t.outcome_groups)
     );
-    let _ = writeln!(s);
-
-    let _ = writeln!(s, "Recommendations ({})", r.recommendations.len());
-    if r.recommendations.is_empty() {
-        let _ = writeln!(s, "  none");
-    }
-    for (i, rec) in r.recommendations.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "  {:>2}. [{}] {}: {}",
-            i + 1,
-            rec.rule,
-            sanitize(&rec.key, 120),
-            sanitize(&rec.text, 400)
-        );
-    }
     let _ = writeln!(s);
 
     let _ = writeln!(s, "Alerts by ROLE:ALERT ({} keys)", r.keys.len());
@@ -94,17 +129,28 @@ pub fn render_text(r: &Report) -> String {
             change_text(&k.change),
             sparkline(&k.daily)
         );
-        let _ = writeln!(
-            s,
-            "  healed {} · failed {} · escalated {} · dry-run {} · no-runbook {} · success {} · time to heal p50/p95 {}",
-            k.healed,
-            k.failed,
-            k.escalated,
-            k.dry_run,
-            k.no_runbook,
-            percent(k.success_rate),
-            heal_times(k)
-        );
+        if k.seen.history {
+            let _ = writeln!(
+                s,
+                "  {}{}",
+                owner_mode(k.owner.as_deref(), k.mode.as_deref()),
+                k.description
+                    .as_deref()
+                    .map_or(String::new(), |d| format!(" · {}", sanitize(d, 120)))
+            );
+            let _ = writeln!(s, "  outcomes: {}", groups_line(&k.outcome_groups));
+            let _ = writeln!(
+                s,
+                "  success {} · time to heal p50 {} · p50/p95 {} · escalated {} · flaps {}",
+                success_text(k),
+                heal_split(k),
+                heal_times(k),
+                k.escalated,
+                k.flaps
+            );
+        } else if k.flaps > 0 {
+            let _ = writeln!(s, "  flapped {} times in CloudWatch", k.flaps);
+        }
         let daily: Vec<String> = k.daily.iter().map(u64::to_string).collect();
         let _ = writeln!(s, "  daily ({days}): {}", daily.join(" "));
         if let Some(rb) = &k.runbook {
@@ -123,27 +169,31 @@ pub fn render_text(r: &Report) -> String {
                     )
                 })
                 .collect();
-            let _ = writeln!(s, "  top instances: {}", list.join(", "));
+            let _ = writeln!(
+                s,
+                "  instances: {} distinct; top {}",
+                k.instances,
+                list.join(", ")
+            );
         }
         if let (Some(f), Some(l)) = (&k.first_seen, &k.last_seen) {
-            let _ = writeln!(s, "  first seen {f}, last seen {l}");
+            let _ = writeln!(s, "  first {f}, last {l}");
         }
-        if k.transitions > 0 {
-            let _ = writeln!(s, "  ALARM↔OK transitions: {}", k.transitions);
-        }
-        if !k.recommendations.is_empty() {
-            let _ = writeln!(s, "  → {}", k.recommendations.join(", "));
+        if let Some(d) = &k.decision {
+            let _ = writeln!(s, "  → decision: {d}");
         }
     }
     let q = &r.data_quality;
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "Data: {} history records, {} alarm-history items, {} duplicates, {} recovery notices, {} outside the window, {} undated, {} without key, {} over the key limit",
+        "Data quality: {} history records, {} alarm-history items; not alerts: {} duplicates, {} invalid messages, {} recovery notices, {} unnamed; ignored: {} outside the window, {} undated; {} without key, {} over the key limit",
         q.history_records,
         q.alarm_history_items,
         q.duplicates,
+        q.invalid,
         q.recovery_notices,
+        q.unnamed,
         q.out_of_window,
         q.undated,
         q.without_key,
