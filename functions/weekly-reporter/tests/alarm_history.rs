@@ -149,10 +149,11 @@ async fn alarm_history_joins_the_report() {
     assert_eq!(keys, vec!["legacy-cpu", "web:disk_full"]);
     assert!(report.keys[1].seen.cloudwatch && report.keys[1].seen.history);
     assert!(report
-        .recommendations
+        .decisions
         .iter()
-        .any(|r| r.rule == "route-or-delete" && r.key == "legacy-cpu"));
+        .any(|d| d.decision == "route-elsewhere" && d.key == "legacy-cpu"));
     assert!(report.data_quality.warnings.is_empty());
+    assert!(report.alarm_history.is_read());
 }
 
 #[tokio::test]
@@ -173,6 +174,29 @@ async fn alarm_history_errors_become_a_warning() {
     assert_eq!(report.totals.alerts, 1);
     assert_eq!(report.data_quality.warnings.len(), 1);
     assert!(report.data_quality.warnings[0].contains("CloudWatch alarm history unavailable"));
+    // Said at the top, as one short line, not only as a raw error at the bottom.
+    assert_eq!(report.alarm_history.status, "not read");
+    let reason = report.alarm_history.reason.as_deref().expect("reason");
+    assert!(!reason.contains('\n') && reason.chars().count() <= 161, "{reason}");
+    let text = selfheal_core::report::render_text(&report);
+    assert!(
+        text.lines().take(4).any(|l| l.contains("alarm history was not read")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn alarm_history_turned_off_is_said_and_not_counted_as_zero() {
+    let sources = Sources {
+        history: Arc::new(history()),
+        alarms: None,
+    };
+    let report = generate(&sources, &ReportSettings::default(), window(), None)
+        .await
+        .expect("report");
+    assert_eq!(report.alarm_history.status, "off");
+    let html = selfheal_core::report::render_html(&report);
+    assert!(html.contains("alarms only in CloudWatch: not read"), "no misleading 0");
 }
 
 struct Broken;

@@ -244,7 +244,7 @@ async fn weekly_report_against_moto_and_a_slack_stand_in() {
     assert_eq!(summary.slack, "posted");
     assert_eq!(summary.alerts, 9, "{summary:?}");
     assert_eq!(summary.keys, 2);
-    assert!(summary.recommendations >= 2, "{summary:?}");
+    assert!(summary.decisions >= 1, "{summary:?}");
     let html_loc = summary.html.clone().expect("uploaded");
     assert!(html_loc.starts_with(&format!("s3://{bucket}/selfheal/reports/selfheal-report-")));
 
