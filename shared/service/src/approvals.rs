@@ -72,7 +72,7 @@ impl Engine {
                 &sort,
                 received_at,
                 None,
-                fields(),
+                fields().with_entry(self.claim_entry(&claim)),
                 Outcome::Duplicate,
                 &Ending::because(why),
             );
@@ -214,8 +214,9 @@ impl Engine {
             exit_code: decided.exit_code,
             output_tail: decided.output_tail.clone(),
         };
+        let pages = decided.outcome == Outcome::Expired || decided.outcome.escalates();
         let mut claim = claim;
-        self.close_claim(&case, &mut claim, decided.outcome, &ending)
+        self.close_claim(&case, &mut claim, decided.outcome, &ending, pages)
             .await?;
         // `close_claim` closes the open request only when the claim still carried its expiry.
         self.ports.store.close_approval(identity).await?;
@@ -228,7 +229,7 @@ impl Engine {
             &[],
         );
         self.ports.chat.announce(&a).await;
-        if decided.outcome == Outcome::Expired || decided.outcome.escalates() {
+        if pages {
             self.ports.escalator.escalate(&a).await;
         }
         Ok(true)

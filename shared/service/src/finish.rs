@@ -12,19 +12,23 @@ impl Engine {
     /// Writes the final history record under the claim id, then marks the claim done. History
     /// is written first: if marking fails the record is retried and the same item is written
     /// again, never lost. `Err` when the claim changed under us (someone else finished it).
+    /// Owner, description and mode come from the entry of the claim's stored runbook key when
+    /// the map has it (else from the case); `escalated` says whether the caller pages a human.
     pub(crate) async fn close_claim(
         &self,
         case: &Case<'_>,
         claim: &mut Claim,
         outcome: Outcome,
         ending: &Ending,
+        escalated: bool,
     ) -> Result<(), PortError> {
         let sort = claim_id(&case.alert.identity);
+        let entry = self.claim_entry(claim).or(case.entry);
         let rec = self.history(
             &sort,
             claim.claimed_at_ms,
             Some(claim),
-            self.fields(case),
+            self.fields(case).with_entry(entry).escalated(escalated),
             outcome,
             ending,
         );

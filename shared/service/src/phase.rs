@@ -12,7 +12,8 @@
 //!    2 s): `off`/`dry-run` end it before anything is sent, and so does a deadline too close to
 //!    send and still save state;
 //! 4. SendCommand follows the mode read directly (never retried: this machine's step 2 is the
-//!    only retry), then the id is saved;
+//!    only retry), then the id is saved (with `acting_since_ms`, the first time a command of
+//!    the remediation itself is known to be sent);
 //! 5. the invocation is polled with a doubling delay until it ends, or until the deadline leaves
 //!    only the margin to save state (`Running`: the next delivery resumes at step 1).
 
@@ -47,6 +48,10 @@ pub struct PhaseSpec {
     /// Ask for a live alarm re-check once it is known that this phase was not sent yet (a
     /// resumed remediation about to send `commands`).
     pub recheck: bool,
+    /// This phase is part of the remediation itself (not the precheck run as evidence for an
+    /// approval request): its command, once known to be sent, marks when the remediation began
+    /// acting (`Claim::acting_since_ms`, set once). Records data only; decides nothing.
+    pub acting: bool,
 }
 
 /// A fact the driver learned by performing the previous step.
@@ -152,7 +157,7 @@ impl PhaseRun {
     pub fn step(&mut self, fact: Fact, now: EpochMillis) -> Step {
         match (self.state, fact) {
             (State::Begin, Fact::Start) => self.begin(now),
-            (State::AwaitFound, Fact::Found(Some(id))) => self.record_id(id),
+            (State::AwaitFound, Fact::Found(Some(id))) => self.record_id(id, now),
             (State::AwaitFound, Fact::Found(None)) | (State::AwaitSentAtSaved, Fact::Saved) => {
                 if self.spec.recheck {
                     self.spec.recheck = false;
@@ -194,7 +199,7 @@ impl PhaseRun {
                     comment: self.spec.comment.clone(),
                 })
             }
-            (State::AwaitSent, Fact::Sent(Sent::CommandId(id))) => self.record_id(id),
+            (State::AwaitSent, Fact::Sent(Sent::CommandId(id))) => self.record_id(id, now),
             (State::AwaitSent, Fact::Sent(Sent::InvalidInstance(msg))) => {
                 let ending = Ending {
                     reason: format!("SSM cannot reach {}: {msg}", self.spec.instance),
@@ -282,9 +287,12 @@ impl PhaseRun {
         Step::ReadMode
     }
 
-    fn record_id(&mut self, id: String) -> Step {
+    fn record_id(&mut self, id: String, now: EpochMillis) -> Step {
         if !self.claim.command_ids.contains(&id) {
             self.claim.command_ids.push(id.clone());
+        }
+        if self.spec.acting && self.claim.acting_since_ms.is_none() {
+            self.claim.acting_since_ms = Some(self.claim.phase_sent_at_ms.unwrap_or(now));
         }
         self.claim.command_id = Some(id);
         self.state = State::AwaitIdSaved;
@@ -345,6 +353,7 @@ mod tests {
             poll_max: Duration::from_secs(5),
             poll_retries: 3,
             recheck: false,
+            acting: true,
         }
     }
 
@@ -408,6 +417,64 @@ mod tests {
         assert_eq!(c.command_ids, vec!["c1".to_owned()]);
         assert_eq!(c.phases_done, vec!["commands".to_owned()]);
         assert_eq!(c.phase_sent_at_ms, Some(T0));
+    }
+
+    #[test]
+    fn acting_since_is_the_first_sent_command_of_the_remediation_and_is_kept() {
+        // Sent: the time its sent-at was saved (the mode answer and the send came later).
+        let mut run = PhaseRun::new(spec(Phase::Precheck), claim());
+        drive(
+            &mut run,
+            vec![
+                Fact::Saved,
+                Fact::Mode(GlobalMode::Enforce),
+                Fact::Sent(Sent::CommandId("c1".into())),
+            ],
+        );
+        assert_eq!(run.claim().acting_since_ms, Some(T0));
+        // A later phase (or a later delivery) keeps it.
+        let mut c = run.into_claim();
+        c.phase = None;
+        let mut run = PhaseRun::new(spec(Phase::Commands), c);
+        let steps = drive(
+            &mut run,
+            vec![
+                Fact::Saved,
+                Fact::Mode(GlobalMode::Enforce),
+                Fact::Sent(Sent::CommandId("c2".into())),
+            ],
+        );
+        assert_eq!(sends(&steps), 1);
+        assert_eq!(run.claim().acting_since_ms, Some(T0));
+        // Found by its comment after a crash: its saved sent-at, not the time it was found.
+        let mut c = claim();
+        c.phase = Some("commands".into());
+        c.phase_sent_at_ms = Some(T0 - 5_000);
+        let mut run = PhaseRun::new(spec(Phase::Commands), c);
+        run.step(Fact::Start, T0);
+        assert_eq!(
+            run.step(Fact::Found(Some("c1".into())), T0),
+            Step::SaveClaim
+        );
+        assert_eq!(run.claim().acting_since_ms, Some(T0 - 5_000));
+        // Stopped by the kill switch before sending: nothing ran, nothing set.
+        let mut run = PhaseRun::new(spec(Phase::Commands), claim());
+        drive(&mut run, vec![Fact::Saved, Fact::Mode(GlobalMode::Off)]);
+        assert_eq!(run.claim().acting_since_ms, None);
+        // The precheck before an approval request is not the remediation acting.
+        let mut s = spec(Phase::Precheck);
+        s.acting = false;
+        let mut run = PhaseRun::new(s, claim());
+        drive(
+            &mut run,
+            vec![
+                Fact::Saved,
+                Fact::Mode(GlobalMode::Enforce),
+                Fact::Sent(Sent::CommandId("c1".into())),
+            ],
+        );
+        assert_eq!(run.claim().command_ids, vec!["c1".to_owned()]);
+        assert_eq!(run.claim().acting_since_ms, None);
     }
 
     #[test]

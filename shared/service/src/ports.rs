@@ -292,6 +292,12 @@ pub struct Claim {
     /// While `AwaitingApproval`: when the Run/Skip request expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_expires_at_ms: Option<EpochMillis>,
+    /// When the remediation began acting: the `phase_sent_at_ms` of its first command known to
+    /// be sent (the precheck run as evidence for an approval request does not count; after Run,
+    /// the first command does). Set once, never overwritten; history's `waited_ms` is this
+    /// minus `claimed_at_ms` (time spent waiting for capacity or for a person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acting_since_ms: Option<EpochMillis>,
 }
 
 /// How an alert ended, kept in its claim until the claim is done.

@@ -6,7 +6,8 @@ use crate::flow::{Case, Ending};
 use crate::outcome::Outcome;
 use crate::ports::{Announcement, AnnouncementKind, Claim, EpochMillis, HistoryRecord};
 use selfheal_core::approval::Approval;
-use selfheal_core::{Alert, Source};
+use selfheal_core::runbook::Mode;
+use selfheal_core::{Alert, RunbookEntry, Source};
 
 impl Engine {
     pub(crate) fn lease_ms(&self) -> EpochMillis {
@@ -15,6 +16,11 @@ impl Engine {
 
     pub(crate) fn fields(&self, case: &Case<'_>) -> HistoryFields {
         fields_of(case)
+    }
+
+    /// The runbook entry stored in a claim (its runbook key), if the map still has it.
+    pub(crate) fn claim_entry(&self, claim: &Claim) -> Option<&RunbookEntry> {
+        claim.runbook.as_deref().and_then(|k| self.runbooks.get(k))
     }
 
     pub(crate) fn history(
@@ -96,9 +102,35 @@ pub(crate) fn history_record(
             expires_at: now / 1000 + when.history_ttl_days * 86_400,
             approver: f.approver,
             decision: f.decision,
-            ..HistoryRecord::default()
+            owner: f.owner,
+            description: f.description,
+            mode: effective_mode(f.mode, outcome).map(str::to_owned),
+            escalated: Some(f.escalated),
+            waited_ms: claim.and_then(waited_ms),
         }
     }
+}
+
+/// The mode an alert was handled in, as history records it: the runbook entry's mode, unless the
+/// global mode forced another (`off`: the kill switch, `dry-run`). `None` when no runbook entry
+/// applied.
+pub(crate) fn effective_mode(entry: Option<Mode>, outcome: Outcome) -> Option<&'static str> {
+    let entry = entry?;
+    Some(match outcome {
+        Outcome::NoRunbook | Outcome::Invalid => return None,
+        // Only the global mode kills; a dry-run outcome is the runbook's or the global mode's.
+        Outcome::Killed => "off",
+        Outcome::DryRun => Mode::DryRun.as_str(),
+        _ => entry.as_str(),
+    })
+}
+
+/// Time from the alert's receipt to the remediation's first command (waiting for capacity or
+/// for a person); `None` when the remediation never began acting.
+pub(crate) fn waited_ms(claim: &Claim) -> Option<i64> {
+    claim
+        .acting_since_ms
+        .map(|at| at.saturating_sub(claim.claimed_at_ms).max(0))
 }
 
 /// What chat and escalation are told about an alert (pure: the time is an argument).
@@ -161,7 +193,9 @@ pub(crate) fn fields_of(case: &Case<'_>) -> HistoryFields {
         state: Some(case.alert.state.as_str().to_owned()),
         approver: case.approval.map(approver_of),
         decision: case.approval.map(|a| a.decision.as_str().to_owned()),
+        ..HistoryFields::default()
     }
+    .with_entry(case.entry)
 }
 
 /// `<@U…> (alice)`-free plain form for history: `U012ABCDEF (alice)` or the id alone.
@@ -184,6 +218,28 @@ pub(crate) struct HistoryFields {
     pub state: Option<String>,
     pub approver: Option<String>,
     pub decision: Option<String>,
+    /// From the runbook entry that matched (the reporter has no runbooks).
+    pub owner: Option<String>,
+    pub description: Option<String>,
+    /// The entry's own mode; the record holds the effective one ([`effective_mode`]).
+    pub mode: Option<Mode>,
+    /// The engine pages a human about this record's outcome (calls `Escalator::escalate`).
+    pub escalated: bool,
+}
+
+impl HistoryFields {
+    /// Owner, description and mode from `entry` (all `None` without one).
+    pub(crate) fn with_entry(mut self, entry: Option<&RunbookEntry>) -> Self {
+        self.owner = entry.and_then(|e| e.owner.clone());
+        self.description = entry.and_then(|e| e.description.clone());
+        self.mode = entry.map(|e| e.mode);
+        self
+    }
+
+    pub(crate) fn escalated(mut self, escalated: bool) -> Self {
+        self.escalated = escalated;
+        self
+    }
 }
 
 /// `YYYY-MM-DD` (UTC) of an epoch-ms instant.

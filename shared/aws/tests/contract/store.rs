@@ -117,6 +117,7 @@ fn full_claim(identity: &str) -> Claim {
         phases_done: vec!["precheck".to_owned(), "commands".to_owned()],
         approved: true,
         approval_expires_at_ms: Some(T0 + 1_800_000),
+        acting_since_ms: Some(T0 + 90_000),
         decided: Some(selfheal_service::ports::Decided {
             outcome: selfheal_service::Outcome::Failed,
             reason: "commands exited 3".to_owned(),
@@ -312,7 +313,16 @@ async fn put_history_overwrites_the_same_day_and_sort(kit: Kit) {
         "overwritten"
     );
     let dup = history(day, "00aa11bb22cc33dd#dup#m2", "duplicate");
-    let before = history(day, "0000ffff", "failed");
+    // A record written before owner, description, mode, escalated and waited_ms existed: the
+    // fields stay absent (the reporter then derives `escalated` from the outcome).
+    let before = HistoryRecord {
+        owner: None,
+        description: None,
+        mode: None,
+        escalated: None,
+        waited_ms: None,
+        ..history(day, "0000ffff", "failed")
+    };
     let other_day = history("2024-01-03", "00aa11bb22cc33dd", "healed");
     s.put_history(&dup).await.expect("stored");
     s.put_history(&before).await.expect("stored");
@@ -324,6 +334,30 @@ async fn put_history_overwrites_the_same_day_and_sort(kit: Kit) {
     );
     assert_eq!(w.history_day("2024-01-03").await, vec![other_day]);
     assert_eq!(w.history_day("2024-01-04").await, vec![]);
+    // The fields the reporter needs (it has no runbooks) read back as written.
+    let read = w.history_day(day).await;
+    let k = read.iter().find(|h| h.outcome == "killed").expect("killed");
+    assert_eq!(
+        (
+            k.owner.as_deref(),
+            k.description.as_deref(),
+            k.mode.as_deref(),
+            k.escalated,
+            k.waited_ms
+        ),
+        (
+            Some("team-web"),
+            Some("Free disk space"),
+            Some("enforce"),
+            Some(false),
+            Some(1_200)
+        )
+    );
+    let f = read.iter().find(|h| h.outcome == "failed").expect("failed");
+    assert_eq!(
+        (f.owner.as_deref(), f.escalated, f.waited_ms),
+        (None, None, None)
+    );
 }
 
 /// Every item that should expire carries `expires_at` in epoch SECONDS (DynamoDB TTL ignores

@@ -164,7 +164,7 @@ impl AlertRun {
             &claim_id(&claim.identity),
             claim.claimed_at_ms,
             Some(&claim),
-            self.fields(),
+            self.fields().escalated(self.wait_pages()),
             Outcome::CapacityWait,
             &Ending::because(why.clone()),
         );
@@ -231,6 +231,9 @@ impl AlertRun {
             // A resumed remediation about to send `commands` (its precheck ran in an earlier
             // delivery) reads the live alarm again first, once it knows they were not sent.
             recheck: phase == Phase::Commands && self.resumed && has_live_alarm(&self.input.alert),
+            // The precheck before an approval request is evidence for the approver: the wait
+            // for the press is still to come.
+            acting: self.action != Action::Approve,
         };
         let claim = self.claim.take().unwrap_or_default();
         let mut run = Box::new(PhaseRun::new(spec, claim));

@@ -45,7 +45,7 @@ impl AlertRun {
             &claim_id(&self.input.alert.identity),
             claim.claimed_at_ms,
             Some(&claim),
-            self.fields(),
+            self.fields().escalated(f.pages()),
             f.outcome,
             &f.ending,
         );
@@ -82,14 +82,14 @@ impl AlertRun {
                     &[],
                 );
                 self.outbox.push_back(Step::Announce(Box::new(a.clone())));
-                if f.outcome.escalates() {
+                if f.pages() {
                     self.outbox.push_back(Step::Escalate(Box::new(a)));
                 }
                 self.outbox.push_back(Step::Failpoint("after-finish"));
                 self.done(f.outcome)
             }
             FinishKind::BeforeActing => {
-                if f.outcome.escalates() {
+                if f.pages() {
                     let a = self.announcement(
                         AnnouncementKind::Result,
                         Some(f.outcome),

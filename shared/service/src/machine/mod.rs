@@ -174,6 +174,14 @@ enum FinishKind {
 }
 
 impl Finish {
+    /// A human is paged about this ending (`closed` escalates it; history records it).
+    fn pages(&self) -> bool {
+        match self.kind {
+            FinishKind::Remediation | FinishKind::BeforeActing => self.outcome.escalates(),
+            FinishKind::Silenced { .. } => false,
+        }
+    }
+
     fn decided(&self) -> Decided {
         Decided {
             outcome: self.outcome,
@@ -529,7 +537,7 @@ impl AlertRun {
                 self.hand_back_claim(State::WaitHandedBack { why })
             }
             (State::WaitHandedBack { why }, _) => {
-                if self.input.receive_count + 1 >= self.settings.redrive_limit {
+                if self.wait_pages() {
                     let ending = Ending::because(format!(
                         "{why}; the alert is about to reach the dead-letter queue"
                     ));
@@ -717,6 +725,11 @@ impl AlertRun {
 
     pub(super) fn fields(&self) -> HistoryFields {
         fields_of(&self.case())
+    }
+
+    /// A capacity wait this close to the redrive limit pages a human.
+    pub(super) fn wait_pages(&self) -> bool {
+        self.input.receive_count + 1 >= self.settings.redrive_limit
     }
 
     pub(super) fn announcement(

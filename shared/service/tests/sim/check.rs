@@ -391,6 +391,30 @@ fn one_final_record(sim: &Sim, log: &Log, ids: &[Ident<'_>], v: &mut Vec<Violati
                     });
                 }
             }
+            // ... and about paging and when it began acting: a record that lists a `commands`
+            // command says how long it waited, and that wait ended no later than the send.
+            let listed = id
+                .phase_sends("commands")
+                .into_iter()
+                .find(|s| r.command_ids.contains(&s.command_id));
+            let acted_at = r.waited_ms.map(|w| r.received_at_ms + w);
+            let wrong = r.escalated.is_none()
+                || r.waited_ms.is_some_and(|w| w < 0)
+                || listed.is_some_and(|s| acted_at.is_none_or(|at| at > s.issued));
+            if wrong {
+                v.push(Violation {
+                    inv: 3,
+                    kind: "history misstates the wait or the page",
+                    text: format!(
+                        "{who}: the final record ({}) says escalated {:?}, waited {:?} ms from {}; commands: {}",
+                        r.outcome,
+                        r.escalated,
+                        r.waited_ms,
+                        at(r.received_at_ms),
+                        listed.map_or_else(|| "none listed".to_owned(), |s| sends_text(&[s]))
+                    ),
+                });
+            }
         }
     }
 }
