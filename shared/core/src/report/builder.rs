@@ -118,8 +118,8 @@ pub(super) struct KeyAgg {
     pub running: DurationSketch,
     pub instances: SpaceSaving,
     pub healed_instances: SpaceSaving,
-    /// Per instance: where its alarm stands, and whether it alerted this period.
-    open: HashMap<Box<str>, (Open, bool)>,
+    /// Per instance: where its alarm stands, and its alerts this period.
+    open: HashMap<Box<str>, (Open, u32)>,
     pub instances_overflowed: bool,
     pub first_ms: Option<EpochMillis>,
     pub last_ms: Option<EpochMillis>,
@@ -166,7 +166,12 @@ impl KeyAgg {
 
     /// Distinct instances that alerted this period (exact unless `instances_overflowed`).
     pub fn distinct_instances(&self) -> u64 {
-        self.open.values().filter(|(_, this)| *this).count() as u64
+        self.open.values().filter(|(_, n)| *n > 0).count() as u64
+    }
+
+    /// Instances that alerted at least twice this period (the alert recurs there).
+    pub fn recurring_instances(&self) -> u64 {
+        self.open.values().filter(|(_, n)| *n >= 2).count() as u64
     }
 }
 
@@ -428,12 +433,12 @@ impl ReportBuilder {
             } else {
                 Open::Unexplained
             };
-            if let Some((open, seen)) = agg.open.get_mut(inst.as_ref()) {
+            if let Some((open, n)) = agg.open.get_mut(inst.as_ref()) {
                 *open = state;
-                *seen |= this;
+                *n = n.saturating_add(u32::from(this));
             } else if self.tracked < self.limits.max_instances {
                 self.tracked += 1;
-                agg.open.insert(inst.as_ref().into(), (state, this));
+                agg.open.insert(inst.as_ref().into(), (state, u32::from(this)));
             } else {
                 agg.instances_overflowed = true;
                 self.quality.flaps_untracked += 1;

@@ -89,6 +89,7 @@ impl ReportBuilder {
                         .as_deref()
                         .and_then(|r| self.fleet.role_instances.get(r))
                         .map(|s| s.len() as u64),
+                    recurring_instances: a.recurring_instances(),
                 },
             );
             let compared_with = a.last_to_date;

@@ -38,7 +38,7 @@ pub struct Thresholds {
     pub fix_runbook_failure_rate: f64,
     /// `permanent-fix-instance`: one instance alerted at least this many times this period.
     pub repeat_instance_heals: u64,
-    /// `permanent-fix-fleet`: alerts on at least this many distinct instances…
+    /// `permanent-fix-fleet`: the alert recurred (≥ 2 alerts) on at least this many instances…
     pub fleet_min_instances: u64,
     /// …on at least this many days of the period (capped at the period's length).
     pub recurring_min_days: u64,

@@ -5,20 +5,20 @@
 //!
 //! | # | decision | matches when (this period) | pages it removes |
 //! |---|---|---|---|
-//! | 1 | `permanent-fix-fleet` | alerts on ≥ `fleet_min_instances` instances on ≥ `recurring_min_days` days | all its alerts |
-//! | 2 | `permanent-fix-instance` | one instance alerted ≥ `repeat_instance_heals` times | that instance's alerts |
-//! | 3 | `tune-or-retire-alarm` | state changes not explained by a fix ≥ `flapping_transitions` (2 per flap) | its flaps |
+//! | 1 | `tune-or-retire-alarm` | state changes not explained by a fix ≥ `flapping_transitions` (2 per flap) and at least a third of its alerts cleared with no fix | its flaps |
+//! | 2 | `permanent-fix-fleet` | it recurred (≥ 2 alerts) on ≥ `fleet_min_instances` instances, on ≥ `recurring_min_days` days | all its alerts |
+//! | 3 | `permanent-fix-instance` | one instance alerted ≥ `repeat_instance_heals` times | that instance's alerts |
 //! | 4 | `route-elsewhere` | only in CloudWatch (≥ `cloudwatch_only_min_alarms` ALARMs), or `unresolved` + `expired` ≥ `route_min_unresolved` | those alerts |
 //! | 5 | `fix-runbook` | attempts ≥ `fix_runbook_min_runs` and (failed + timed-out + precheck-failed) / attempts ≥ `fix_runbook_failure_rate` | the attempts that did not heal |
 //! | 6 | `write-runbook` | `no-runbook` alerts ≥ `frequent_alerts` | the no-runbook alerts |
 //! | 7 | `promote-to-enforce` | mode `approve`: Run pressed ≥ `promote_min_approved` times, never Skip, no failed run; or mode `dry-run`: ≥ `promote_min_dry_runs` dry runs and no precheck failure | the presses / dry runs |
 //! | 8 | `downgrade-to-warning` | mode `enforce`, healed ≥ `downgrade_min_healed` at success ≥ `downgrade_min_success` (over ≥ `min_rate_sample` attempts), nothing escalated, no person involved | the healed alerts |
 //!
-//! Why this order: a cause that recurs (fleet-wide, then on one instance) is fixed where it
-//! lives, whatever the runbook does; an alarm that clears on its own is wrong before any
-//! automation of it is; an alert selfheal cannot place must go where someone can act; then the
-//! automation itself (fix, write, promote); downgrading the page is the last step, only for an
-//! automation that works alone.
+//! Why this order: an alarm that clears on its own is wrong before anything else about it can
+//! be judged (its alerts are noise, not recurrences); a cause that recurs (fleet-wide, then on
+//! one instance) is fixed where it lives, whatever the runbook does; an alert selfheal cannot
+//! place must go where someone can act; then the automation itself (fix, write, promote);
+//! downgrading the page is the last step, only for an automation that works alone.
 
 use std::collections::HashMap;
 
@@ -26,9 +26,9 @@ use super::model::{Decision, KeyReport, Thresholds};
 
 /// Decision ids, in precedence order.
 pub const RULES: [&str; 8] = [
+    "tune-or-retire-alarm",
     "permanent-fix-fleet",
     "permanent-fix-instance",
-    "tune-or-retire-alarm",
     "route-elsewhere",
     "fix-runbook",
     "write-runbook",
@@ -44,6 +44,8 @@ pub struct KeyFacts {
     pub repeat_instances: Vec<(String, u64, u64)>,
     /// Distinct instances of the key's role that alerted this period (any key).
     pub role_instances: Option<u64>,
+    /// Instances where the key alerted at least twice this period.
+    pub recurring_instances: u64,
 }
 
 fn pct(x: f64) -> String {
@@ -81,7 +83,7 @@ fn candidates(k: &KeyReport, f: &KeyFacts, t: &Thresholds, period_days: u32) -> 
 
     if k.seen.history
         && t.fleet_min_instances > 0
-        && k.instances >= t.fleet_min_instances
+        && f.recurring_instances >= t.fleet_min_instances
         && days_with_alerts >= min_days
     {
         let of = f
@@ -89,12 +91,13 @@ fn candidates(k: &KeyReport, f: &KeyFacts, t: &Thresholds, period_days: u32) -> 
             .filter(|n| *n > k.instances)
             .map_or(String::new(), |n| format!(" (of {n} in role {role} that alerted)"));
         out.push(Candidate {
-            rule: 0,
+            rule: 1,
             action: format!("permanent fix across role {role}: find the cause the instances share"),
             evidence: format!(
-                "{} on {}{of} on {days_with_alerts} of {period_days} days; {} healed, {} escalated (rule: ≥ {} instances on ≥ {min_days} days)",
+                "{} on {}{of}, recurring on {} of them, on {days_with_alerts} of {period_days} days; {} healed, {} escalated (rule: recurs on ≥ {} instances on ≥ {min_days} days)",
                 plural(k.this_period, "alert", "alerts"),
                 plural(k.instances, "instance", "instances"),
+                f.recurring_instances,
                 k.healed,
                 k.escalated,
                 t.fleet_min_instances
@@ -113,7 +116,7 @@ fn candidates(k: &KeyReport, f: &KeyFacts, t: &Thresholds, period_days: u32) -> 
         let when = peak_hour(k).map_or(String::new(), |p| format!("; {p}"));
         let first = &top[0].0;
         out.push(Candidate {
-            rule: 1,
+            rule: 2,
             action: if top.len() == 1 {
                 format!("permanent fix on {first}: find why it recurs there (repair or replace it)")
             } else {
@@ -132,7 +135,10 @@ fn candidates(k: &KeyReport, f: &KeyFacts, t: &Thresholds, period_days: u32) -> 
         });
     }
 
-    if t.flapping_transitions > 0 && k.transitions >= t.flapping_transitions {
+    if t.flapping_transitions > 0
+        && k.transitions >= t.flapping_transitions
+        && 3 * k.flaps >= k.this_period
+    {
         let evidence = if k.seen.history {
             let recovered = k.outcomes.get("recovered").copied().unwrap_or(0);
             format!(
@@ -149,7 +155,7 @@ fn candidates(k: &KeyReport, f: &KeyFacts, t: &Thresholds, period_days: u32) -> 
             )
         };
         out.push(Candidate {
-            rule: 2,
+            rule: 0,
             action: "tune the alarm (threshold, datapoints to alarm, period) or retire it"
                 .to_owned(),
             evidence,
