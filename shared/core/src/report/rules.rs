@@ -142,8 +142,8 @@ fn candidates(k: &KeyReport, f: &KeyFacts, t: &Thresholds, period_days: u32) -> 
         let evidence = if k.seen.history {
             let recovered = k.outcomes.get("recovered").copied().unwrap_or(0);
             format!(
-                "cleared with no fix {} of {} alerts ({recovered} back to OK before selfheal acted) (rule: ≥ {} unexplained state changes, 2 per flap)",
-                plural(k.flaps, "time in", "times in"),
+                "cleared with no fix in {} of {} alerts ({recovered} back to OK before selfheal acted) (rule: ≥ {} unexplained state changes, 2 per flap)",
+                k.flaps,
                 k.this_period,
                 t.flapping_transitions
             )

@@ -172,8 +172,11 @@ pub fn success_text(k: &KeyReport) -> String {
     }
 }
 
-/// `owner team-web · mode enforce` (the parts that are known).
+/// `owner team-web · mode enforce`; `no runbook entry` when neither is known.
 pub fn owner_mode(owner: Option<&str>, mode: Option<&str>) -> String {
+    if owner.is_none() && mode.is_none() {
+        return "no runbook entry".to_owned();
+    }
     format!(
         "owner {} · mode {}",
         sanitize(owner.unwrap_or("unknown"), 80),
