@@ -212,3 +212,26 @@ fn every_decision_case() {
         assert!(seen_rules.contains(rule), "no case decides {rule}");
     }
 }
+
+/// The README documents every rule in precedence order (the order `RULES` applies them).
+#[test]
+fn readme_lists_every_rule_in_precedence_order() {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("### Decisions and their precedence")
+        .nth(1)
+        .expect("README has the decisions section");
+    let rows: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains('`'))
+        .take(RULES.len())
+        .collect();
+    for (i, (row, rule)) in rows.iter().zip(RULES).enumerate() {
+        assert!(
+            row.starts_with(&format!("| {} | `{rule}` |", i + 1)),
+            "README row {} should be {rule}: {row}",
+            i + 1
+        );
+    }
+    assert_eq!(rows.len(), RULES.len());
+}
