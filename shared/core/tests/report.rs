@@ -182,14 +182,20 @@ fn outcome_columns_add_up_and_data_quality_is_separate() {
         (g.healed, g.failed, g.precheck_failed, g.needs_human),
         (1, 2, 1, 3)
     );
-    assert_eq!((g.dry_run, g.not_acted, g.no_runbook, g.in_progress), (1, 5, 1, 3));
+    assert_eq!(
+        (g.dry_run, g.not_acted, g.no_runbook, g.in_progress),
+        (1, 5, 1, 3)
+    );
     assert_eq!(
         x.escalated, 5,
         "failed, timed-out, unresolved, budget-exhausted, expired"
     );
     assert_eq!(r.keys.len(), 1, "no (unknown) key: {:?}", r.keys);
     let q = &r.data_quality;
-    assert_eq!((q.duplicates, q.invalid, q.unnamed, q.recovery_notices), (1, 1, 1, 1));
+    assert_eq!(
+        (q.duplicates, q.invalid, q.unnamed, q.recovery_notices),
+        (1, 1, 1, 1)
+    );
     assert_eq!(r.totals.outcome_groups.total(), r.totals.via_selfheal);
     assert_eq!(r.totals.alerts, finals.len() as u64);
 }
@@ -219,11 +225,17 @@ fn pages_avoided_counts_only_alerts_no_person_touched() {
     ];
     let r = build(&v);
     assert_eq!(r.totals.healed, 5);
-    assert_eq!(r.totals.human_pages_avoided, 2, "only the two heals nobody touched");
+    assert_eq!(
+        r.totals.human_pages_avoided, 2,
+        "only the two heals nobody touched"
+    );
     assert_eq!(r.totals.humans_involved, 4);
     assert_eq!(r.totals.on_call_minutes_saved, 30);
     let vac = key(&r, k);
-    assert_eq!((vac.approved, vac.pages_avoided, vac.humans_involved), (2, 0, 2));
+    assert_eq!(
+        (vac.approved, vac.pages_avoided, vac.humans_involved),
+        (2, 0, 2)
+    );
     // Time to heal splits the wait for the press from the run.
     assert_eq!(vac.time_to_heal.median_ms, Some(11 * 60_000));
     assert_eq!(vac.time_waiting.median_ms, Some(10 * 60_000));
@@ -235,7 +247,10 @@ fn a_heal_followed_by_its_ok_is_not_a_flap() {
     let k = "web:nginx_down";
     let mut v = Vec::new();
     for d in 0..7 {
-        for (n, inst) in ["i-00000001", "i-00000002", "i-00000003"].iter().enumerate() {
+        for (n, inst) in ["i-00000001", "i-00000002", "i-00000003"]
+            .iter()
+            .enumerate()
+        {
             let at = this_day(d) + n as i64 * HOUR;
             v.push(rec(k, "healed", inst, at));
             v.push(ok(k, inst, at + 5 * 60_000));
@@ -335,7 +350,12 @@ fn off_hours_and_heatmap_use_local_time() {
     let mut v = Vec::new();
     // 02:10 local on five days: off hours, all healed alone.
     for d in 0..5 {
-        v.push(rec(k, "healed", "i-0badc0de", ts + d * DAY + 2 * HOUR + 10 * 60_000));
+        v.push(rec(
+            k,
+            "healed",
+            "i-0badc0de",
+            ts + d * DAY + 2 * HOUR + 10 * 60_000,
+        ));
     }
     // 10:00 local Wednesday: working hours, escalated.
     v.push(rec(k, "failed", "i-0badc0de", ts + 10 * HOUR));
@@ -344,7 +364,14 @@ fn off_hours_and_heatmap_use_local_time() {
     let r = build_in(w, &v);
     let t = &r.totals;
     assert_eq!(t.off_hours.work_hours, "mon-fri 08:00-19:00");
-    assert_eq!((t.off_hours.alerts, t.off_hours.pages, t.off_hours.pages_avoided), (6, 1, 5));
+    assert_eq!(
+        (
+            t.off_hours.alerts,
+            t.off_hours.pages,
+            t.off_hours.pages_avoided
+        ),
+        (6, 1, 5)
+    );
     // Wednesday is row 2, hour 2.
     assert_eq!(t.heatmap[2][2], 1);
     let at_two: u64 = t.heatmap.iter().map(|row| row[2]).sum();
@@ -380,11 +407,16 @@ fn alarm_history_not_read_is_said_at_the_top() {
     let r = b.finish(ReportConfig::default());
     assert_eq!(r.alarm_history.status, "not read");
     let reason = r.alarm_history.reason.as_deref().expect("reason");
-    assert!(!reason.contains('\n') && reason.chars().count() <= 161, "{reason}");
+    assert!(
+        !reason.contains('\n') && reason.chars().count() <= 161,
+        "{reason}"
+    );
     let text = render(&r, Format::Text);
     let first_lines: Vec<&str> = text.lines().take(4).collect();
     assert!(
-        first_lines.iter().any(|l| l.contains("alarm history was not read")),
+        first_lines
+            .iter()
+            .any(|l| l.contains("alarm history was not read")),
         "{first_lines:?}"
     );
     let html = render(&r, Format::Html);
@@ -464,7 +496,11 @@ fn week_boundaries_in_tokyo() {
     let k = key(&r, "web:x");
     assert_eq!(k.daily, vec![1, 0, 0, 0, 0, 0, 1]);
     assert_eq!(k.daily_last_period, vec![0, 0, 0, 0, 0, 0, 1]);
-    assert_eq!(k.first_seen.as_deref(), Some("2024-06-03T00:00:00+09:00"), "this period only");
+    assert_eq!(
+        k.first_seen.as_deref(),
+        Some("2024-06-03T00:00:00+09:00"),
+        "this period only"
+    );
     assert_eq!(r.data_quality.out_of_window, 1);
     // The UTC partitions to read cover the JST window: 05-26 (15:00Z) .. 06-09.
     let days = w.utc_days();

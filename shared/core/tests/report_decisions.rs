@@ -179,7 +179,11 @@ fn every_decision_case() {
             assert_eq!(d.owner, key.owner);
         }
         for (key, text) in &c.evidence_contains {
-            let d = r.decisions.iter().find(|d| &d.key == key).expect("decision");
+            let d = r
+                .decisions
+                .iter()
+                .find(|d| &d.key == key)
+                .expect("decision");
             if !d.evidence.contains(text.as_str()) {
                 failures.push(format!(
                     "{}: evidence {:?} lacks {text:?}",

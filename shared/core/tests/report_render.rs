@@ -206,7 +206,10 @@ fn slack_respects_limits_with_500_keys() {
     assert_eq!(sparks, SLACK_TOP_KEYS, "top 10 keys with sparklines");
     let body = payload.to_string();
     assert!(
-        body.contains(&format!("(8 of {}, most pages removed first)", r.decisions.len())),
+        body.contains(&format!(
+            "(8 of {}, most pages removed first)",
+            r.decisions.len()
+        )),
         "the message says how many decisions it leaves to the full report"
     );
     assert!(

@@ -121,8 +121,16 @@ fn two_weeks_numbers_add_up_and_advice_never_contradicts() {
     // Keys: no "(unknown)" key, no key made only of duplicates.
     assert!(r.keys.iter().all(|k| k.key != UNKNOWN_KEY));
     // Trends both ways.
-    let up = r.keys.iter().find(|k| k.key == "batch:disk_full").expect("k");
-    let down = r.keys.iter().find(|k| k.key == "web:disk_usage").expect("k");
+    let up = r
+        .keys
+        .iter()
+        .find(|k| k.key == "batch:disk_full")
+        .expect("k");
+    let down = r
+        .keys
+        .iter()
+        .find(|k| k.key == "web:disk_usage")
+        .expect("k");
     assert!(up.change.delta > 0 && down.change.delta < 0);
     // Time to heal of an approve-mode key is mostly waiting for the press.
     let vac = r.keys.iter().find(|k| k.key == "db:vacuum").expect("k");
@@ -141,8 +149,15 @@ fn two_weeks_text_report_starts_with_the_decisions() {
     let text = render_text(&r);
     let head: Vec<&str> = text.lines().take(8).collect();
     assert!(head[0].starts_with("selfheal weekly report — 2026-11-23 – 2026-11-29"));
-    assert!(head.iter().any(|l| l.starts_with("Decisions this week (13)")), "{head:?}");
-    assert!(head.iter().any(|l| l.contains("batch:disk_full")), "{head:?}");
+    assert!(
+        head.iter()
+            .any(|l| l.starts_with("Decisions this week (13)")),
+        "{head:?}"
+    );
+    assert!(
+        head.iter().any(|l| l.contains("batch:disk_full")),
+        "{head:?}"
+    );
     if std::env::var_os("SELFHEAL_PRINT_REPORT").is_some() {
         println!("{text}");
     }

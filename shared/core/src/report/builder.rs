@@ -438,7 +438,8 @@ impl ReportBuilder {
                 *n = n.saturating_add(u32::from(this));
             } else if self.tracked < self.limits.max_instances {
                 self.tracked += 1;
-                agg.open.insert(inst.as_ref().into(), (state, u32::from(this)));
+                agg.open
+                    .insert(inst.as_ref().into(), (state, u32::from(this)));
             } else {
                 agg.instances_overflowed = true;
                 self.quality.flaps_untracked += 1;
@@ -496,7 +497,11 @@ impl ReportBuilder {
         }
         if o == O_HEALED && rec.received_at_ms > 0 && rec.finished_at_ms >= rec.received_at_ms {
             let total = (rec.finished_at_ms - rec.received_at_ms).unsigned_abs();
-            let waited = rec.waited_ms.unwrap_or(0).clamp(0, total as i64).unsigned_abs();
+            let waited = rec
+                .waited_ms
+                .unwrap_or(0)
+                .clamp(0, total as i64)
+                .unsigned_abs();
             agg.tth.add(total);
             agg.waiting.add(waited);
             agg.running.add(total - waited);

@@ -38,7 +38,9 @@ impl WorkHours {
 
 fn day(s: &str) -> Option<usize> {
     let s = s.trim().to_ascii_lowercase();
-    DAY_NAMES.iter().position(|d| s.starts_with(d) && s.len() >= 3)
+    DAY_NAMES
+        .iter()
+        .position(|d| s.starts_with(d) && s.len() >= 3)
 }
 
 fn minute(s: &str) -> Option<u16> {

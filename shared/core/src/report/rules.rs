@@ -89,7 +89,9 @@ fn candidates(k: &KeyReport, f: &KeyFacts, t: &Thresholds, period_days: u32) -> 
         let of = f
             .role_instances
             .filter(|n| *n > k.instances)
-            .map_or(String::new(), |n| format!(" (of {n} in role {role} that alerted)"));
+            .map_or(String::new(), |n| {
+                format!(" (of {n} in role {role} that alerted)")
+            });
         out.push(Candidate {
             rule: 1,
             action: format!("permanent fix across role {role}: find the cause the instances share"),

@@ -7,8 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::svg::{render_svg, SvgOptions};
-use super::svg_shim::{render_heatmap_svg, render_keys_svg};
+use super::svg::{render_heatmap_svg, render_keys_svg, render_svg, SvgOptions};
 use super::{
     alarm_history_note, change_text, group_label, groups_line, heal_split, human_duration,
     owner_mode, percent, period_title, sanitize, sparkline, success_text,
@@ -45,10 +44,8 @@ details ul{margin:4px 0;padding-left:16px}
 .warn{color:#b45309}
 ";
 
-/// Colours of the outcome groups (the same as the SVG charts).
-pub(super) const GROUP_COLOURS: [&str; 8] = [
-    "#2e7d32", "#c62828", "#ef6c00", "#6a1b9a", "#0277bd", "#9e9e9e", "#f9a825", "#546e7a",
-];
+/// Colours of the outcome groups: the SVG charts' palette.
+use super::svg::COLOURS as GROUP_COLOURS;
 
 fn e(s: &str) -> String {
     escape(&sanitize(s, 300))
@@ -109,7 +106,11 @@ fn key_row(s: &mut String, k: &KeyReport) {
     );
     let mut details = String::from("<details><summary>details</summary><ul>");
     if let Some(rb) = &k.runbook {
-        let _ = write!(details, "<li>runbook <span class=\"id\">{}</span></li>", e(rb));
+        let _ = write!(
+            details,
+            "<li>runbook <span class=\"id\">{}</span></li>",
+            e(rb)
+        );
     }
     if !k.top_instances.is_empty() {
         let list: Vec<String> = k
@@ -202,11 +203,7 @@ pub fn render_html(r: &Report) -> String {
         let _ = writeln!(s, "<div class=\"note\">{}</div>", e(&note));
     }
 
-    let _ = writeln!(
-        s,
-        "<h2>Decisions this week ({})</h2>",
-        r.decisions.len()
-    );
+    let _ = writeln!(s, "<h2>Decisions this week ({})</h2>", r.decisions.len());
     if r.decisions.is_empty() {
         s.push_str(
             "<p class=\"muted\">None: nothing recurred, failed or paged often enough.</p>\n",
@@ -312,7 +309,9 @@ pub fn render_html(r: &Report) -> String {
     };
     s.push_str("<h2>Daily alerts by outcome (last period behind)</h2>\n<div class=\"chart-box\">");
     s.push_str(&render_svg(r, inline));
-    s.push_str("</div>\n<h2>When alerts fire (local hour × weekday)</h2>\n<div class=\"chart-box\">");
+    s.push_str(
+        "</div>\n<h2>When alerts fire (local hour × weekday)</h2>\n<div class=\"chart-box\">",
+    );
     s.push_str(&render_heatmap_svg(r, inline));
     s.push_str("</div>\n<h2>Top keys</h2>\n<div class=\"chart-box\">");
     s.push_str(&render_keys_svg(r, inline));

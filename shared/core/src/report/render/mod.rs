@@ -6,7 +6,6 @@ mod html;
 mod markdown;
 mod slack;
 mod svg;
-mod svg_shim;
 mod text;
 
 use std::str::FromStr;
@@ -14,8 +13,9 @@ use std::str::FromStr;
 pub use html::render_html;
 pub use markdown::render_markdown;
 pub use slack::{render_slack, SLACK_MAX_BLOCKS, SLACK_MAX_TEXT, SLACK_TOP_KEYS};
-pub use svg::{render_svg, SvgOptions, CHART_TOP_KEYS};
-pub use svg_shim::{render_heatmap_svg, render_keys_svg, render_summary_svg};
+pub use svg::{
+    render_heatmap_svg, render_keys_svg, render_summary_svg, render_svg, SvgOptions, CHART_TOP_KEYS,
+};
 pub use text::render_text;
 
 use super::model::{Change, KeyReport, OutcomeGroups, Report, TimeToHeal, OUTCOME_GROUPS};
@@ -122,7 +122,11 @@ pub fn alarm_history_note(r: &Report) -> Option<String> {
     if r.alarm_history.is_read() {
         return None;
     }
-    let why = r.alarm_history.reason.as_deref().unwrap_or("no reason given");
+    let why = r
+        .alarm_history
+        .reason
+        .as_deref()
+        .unwrap_or("no reason given");
     Some(format!(
         "CloudWatch alarm history {}: {} — alarms that never reached selfheal are not counted",
         if r.alarm_history.status == "off" {
@@ -146,7 +150,11 @@ pub fn heal_split(k: &KeyReport) -> String {
         Some(total) => {
             let wait = k.time_waiting.median_ms.unwrap_or(0);
             if wait == 0 {
-                format!("{} (run {})", human_duration(total), median_text(&k.time_running))
+                format!(
+                    "{} (run {})",
+                    human_duration(total),
+                    median_text(&k.time_running)
+                )
             } else {
                 format!(
                     "{} (wait {} + run {})",
@@ -166,7 +174,11 @@ pub fn success_text(k: &KeyReport) -> String {
         None if k.attempts > 0 => format!(
             "— ({} {})",
             k.attempts,
-            if k.attempts == 1 { "attempt" } else { "attempts" }
+            if k.attempts == 1 {
+                "attempt"
+            } else {
+                "attempts"
+            }
         ),
         None => "—".to_owned(),
     }

@@ -159,7 +159,11 @@ pub fn render_slack(r: &Report) -> Value {
         t.via_selfheal,
         escape_slack(&groups_line(&t.outcome_groups))
     )));
-    if let Some(url) = r.chart_url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+    if let Some(url) = r
+        .chart_url
+        .as_deref()
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+    {
         blocks.push(json!({
             "type": "image",
             "image_url": sanitize(url, 2900),

@@ -64,7 +64,7 @@ pub const CLOUDWATCH_ONLY: &str = "cloudwatch_only";
 /// Colours of the outcome groups, in [`OUTCOME_GROUPS`] order, then CloudWatch only. Distinct
 /// in hue and lightness (green, red, orange, purple, blue, grey, yellow, slate, brown), so
 /// neighbours stay apart under the common colour-vision deficiencies.
-const COLOURS: [&str; 9] = [
+pub(super) const COLOURS: [&str; 9] = [
     "#2e7d32", "#c62828", "#ef6c00", "#6a1b9a", "#0277bd", "#9e9e9e", "#f9a825", "#546e7a",
     "#8d6e63",
 ];
