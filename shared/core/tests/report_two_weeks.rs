@@ -177,3 +177,19 @@ fn two_weeks_partial_today_is_marked_in_every_format() {
     let json: Value = serde_json::from_str(&render(&r, Format::Json)).expect("json");
     assert_eq!(json["partial_day"], "2026-11-30");
 }
+
+/// `SELFHEAL_REPORT_DOCS=DIR` writes the fixture's HTML page, summary SVG and text report to DIR
+/// (how `docs/report-*.png` are made; see docs/README or the closing note of issue 17).
+#[test]
+fn two_weeks_write_docs_when_asked() {
+    let Some(dir) = std::env::var_os("SELFHEAL_REPORT_DOCS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let r = fixture_report(WindowEnd::StartOfToday, NOW);
+    std::fs::write(dir.join("report.html"), render_html(&r)).expect("html");
+    std::fs::write(dir.join("summary.svg"), render_summary_svg(&r)).expect("svg");
+    std::fs::write(dir.join("report.txt"), render_text(&r)).expect("text");
+    std::fs::write(dir.join("report.json"), render_json(&r)).expect("json");
+}

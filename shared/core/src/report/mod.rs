@@ -8,7 +8,9 @@
 //!       .add(&record) …                        // history, day by day; records are dropped
 //!       .add_alarm_history(name, ms, state) …  // CloudWatch DescribeAlarmHistory
 //!   → .finish(ReportConfig) → Report           // serializable, JSON schema_version 2
-//!   → render::{render_text, render_markdown, render_json, render_slack, render_html, render_svg}
+//!   → render::{render_text, render_markdown, render_json, render_slack, render_html,
+//!              render_svg (daily by outcome), render_heatmap_svg, render_keys_svg,
+//!              render_summary_svg (the PNG for Slack)}
 //! ```
 //!
 //! No clock and no I/O: `now` is an argument. Memory is bounded per key (see [`sketch`]) and
@@ -27,8 +29,8 @@ pub mod window;
 pub use builder::{transitions, Limits, ReportBuilder, OTHER_KEYS, OUTCOMES, UNKNOWN_KEY};
 pub use model::*;
 pub use render::{
-    render, render_html, render_json, render_markdown, render_slack, render_svg, render_text,
-    Format, SvgOptions,
+    render, render_heatmap_svg, render_html, render_json, render_keys_svg, render_markdown,
+    render_slack, render_summary_svg, render_svg, render_text, Format, SvgOptions,
 };
 pub use rules::{KeyFacts, RULES};
 pub use window::{parse_since, ReportError, ReportWindow, WindowEnd, MAX_PERIOD_DAYS};

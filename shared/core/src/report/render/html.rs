@@ -23,7 +23,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .decisions li{background:#fff;border:1px solid #e5e7eb;border-left:4px solid #2563eb;border-radius:6px;padding:8px 12px;margin:6px 0;counter-increment:d}
 .decisions li::before{content:counter(d) '. ';font-weight:600}
 .decisions .act{font-weight:600}.decisions .ev{color:#374151;font-size:13px;margin-top:2px}
-.badge{font-family:ui-monospace,monospace;font-size:12px;background:#eef2ff;border-radius:4px;padding:0 4px}
+.badge{font-family:ui-monospace,monospace;font-size:12px;background:#eef2ff;border-radius:4px;padding:0 4px;white-space:nowrap}
+.headline{margin-top:6px;font-size:15px}
 .pages{float:right;font-size:13px;color:#1e40af}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin-top:16px}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;flex:1 1 150px}
@@ -199,6 +200,20 @@ pub fn render_html(r: &Report) -> String {
         e(&period_title(r)),
         e(&r.generated_at)
     );
+    let compared = if r.partial_day.is_some() {
+        "the same span of last period"
+    } else {
+        "last period"
+    };
+    let _ = writeln!(
+        s,
+        "<div class=\"headline\"><strong>{}</strong> alerts ({} vs {compared}) · <strong>{}</strong> healed with no person · <strong>{}</strong> needed a person · <strong>{}</strong> off hours</div>",
+        t.alerts,
+        e(&change_text(&t.change)),
+        t.human_pages_avoided,
+        t.humans_involved,
+        t.off_hours.alerts
+    );
     if let Some(note) = alarm_history_note(r) {
         let _ = writeln!(s, "<div class=\"note\">{}</div>", e(&note));
     }
@@ -233,17 +248,12 @@ pub fn render_html(r: &Report) -> String {
         s.push_str("</ol>\n");
     }
 
-    s.push_str("<div class=\"cards\">");
+    s.push_str("<h2>Headline</h2>\n<div class=\"cards\">");
     let card = |s: &mut String, v: String, l: String| {
         let _ = write!(
             s,
             "<div class=\"card\"><div class=\"v\">{v}</div><div class=\"l\">{l}</div></div>"
         );
-    };
-    let compared = if r.partial_day.is_some() {
-        "the same span of last period"
-    } else {
-        "last period"
     };
     card(
         &mut s,
