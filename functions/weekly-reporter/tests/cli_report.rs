@@ -21,6 +21,13 @@ fn parses_arguments() {
     assert_eq!(d.since, "7d");
     assert_eq!(d.format, ReportFormat::Text);
     assert_eq!(d.output, None);
+    assert!(!d.complete_days);
+    assert!(
+        Cli::try_parse_from(["report", "--complete-days"])
+            .expect("valid")
+            .args
+            .complete_days
+    );
     let a = Cli::try_parse_from([
         "report", "--since", "2w", "--format", "markdown", "--output", "r.md",
     ])
@@ -121,8 +128,34 @@ async fn json_report_from_moto() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("JSON");
     let _ = std::fs::remove_file(&out);
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["partial_day"], day.as_str(), "today is included and marked partial");
+    assert_eq!(json["alarm_history"]["status"], "off");
     assert_eq!(json["keys"][0]["key"], "web:disk_full");
     assert_eq!(json["keys"][0]["this_period"], 4);
     assert_eq!(json["keys"][0]["top_instances"][0]["healed"], 4);
+    // One record naming the same instance 4 times: a permanent fix on it.
+    assert_eq!(json["decisions"][0]["decision"], "permanent-fix-instance");
+
+    // `--complete-days`: the scheduled view ends at the start of today.
+    let args = Cli::try_parse_from([
+        "report",
+        "--format",
+        "json",
+        "--complete-days",
+        "--output",
+        out.to_str().expect("utf-8"),
+    ])
+    .expect("parses")
+    .args;
+    let code = report_cmd::run(&args).await;
+    assert_eq!(
+        format!("{code:?}"),
+        format!("{:?}", std::process::ExitCode::SUCCESS)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("JSON");
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(json["partial_day"], serde_json::Value::Null);
+    assert_eq!(json["totals"]["alerts"], 0, "today's alerts are not in whole days");
 }
