@@ -141,9 +141,17 @@ fn check_slack_limits(payload: &Value) {
     for b in blocks {
         let kind = b["type"].as_str().expect("block type");
         assert!(
-            ["header", "section", "divider", "context"].contains(&kind),
+            ["header", "section", "divider", "context", "image"].contains(&kind),
             "{kind}"
         );
+        if kind == "image" {
+            // Slack: image_url ≤ 3000 characters, alt_text ≤ 2000 and required.
+            let url = b["image_url"].as_str().expect("image_url");
+            assert!(url.starts_with("https://") || url.starts_with("http://"));
+            assert!(url.chars().count() <= 3000);
+            let alt = b["alt_text"].as_str().expect("alt_text");
+            assert!(!alt.is_empty() && alt.chars().count() <= 2000);
+        }
         if kind == "header" {
             assert!(b["text"]["text"].as_str().expect("header").chars().count() <= 150);
         }
@@ -409,4 +417,42 @@ fn html_renders_in_headless_chromium() {
     let colours = distinct_colours(&png_path);
     assert!(colours > 1, "the screenshot is blank ({colours} colour)");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn slack_shows_the_chart_only_from_an_http_url() {
+    let mut r = known_report();
+    let images = |p: &Value| {
+        p["blocks"]
+            .as_array()
+            .expect("blocks")
+            .iter()
+            .filter(|b| b["type"] == "image")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(images(&render_slack(&r)).is_empty(), "no chart uploaded");
+    r.chart_url =
+        Some("https://bucket.s3.amazonaws.com/r/selfheal-report-2024-06-11.png?X-Amz-Signature=abc".into());
+    let payload = render_slack(&r);
+    check_slack_limits(&payload);
+    let img = images(&payload);
+    assert_eq!(img.len(), 1);
+    assert_eq!(
+        img[0]["image_url"],
+        "https://bucket.s3.amazonaws.com/r/selfheal-report-2024-06-11.png?X-Amz-Signature=abc"
+    );
+    assert!(img[0]["alt_text"].as_str().is_some_and(|t| !t.is_empty()));
+    // Decisions come before the chart and the keys.
+    let blocks = payload["blocks"].as_array().expect("blocks");
+    let pos = |pred: &dyn Fn(&Value) -> bool| blocks.iter().position(pred).expect("block");
+    let decisions = pos(&|b| {
+        b["text"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("*Decisions this week"))
+    });
+    let image = pos(&|b| b["type"] == "image");
+    assert!(decisions < image);
+    r.chart_url = Some("javascript:alert(1)".into());
+    assert!(images(&render_slack(&r)).is_empty());
 }
