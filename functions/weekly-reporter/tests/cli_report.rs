@@ -129,7 +129,11 @@ async fn json_report_from_moto() {
         serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("JSON");
     let _ = std::fs::remove_file(&out);
     assert_eq!(json["schema_version"], 2);
-    assert_eq!(json["partial_day"], day.as_str(), "today is included and marked partial");
+    assert_eq!(
+        json["partial_day"],
+        day.as_str(),
+        "today is included and marked partial"
+    );
     assert_eq!(json["alarm_history"]["status"], "off");
     assert_eq!(json["keys"][0]["key"], "web:disk_full");
     assert_eq!(json["keys"][0]["this_period"], 4);
@@ -157,5 +161,8 @@ async fn json_report_from_moto() {
         serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("JSON");
     let _ = std::fs::remove_file(&out);
     assert_eq!(json["partial_day"], serde_json::Value::Null);
-    assert_eq!(json["totals"]["alerts"], 0, "today's alerts are not in whole days");
+    assert_eq!(
+        json["totals"]["alerts"], 0,
+        "today's alerts are not in whole days"
+    );
 }

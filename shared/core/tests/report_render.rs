@@ -432,8 +432,10 @@ fn slack_shows_the_chart_only_from_an_http_url() {
             .collect::<Vec<_>>()
     };
     assert!(images(&render_slack(&r)).is_empty(), "no chart uploaded");
-    r.chart_url =
-        Some("https://bucket.s3.amazonaws.com/r/selfheal-report-2024-06-11.png?X-Amz-Signature=abc".into());
+    r.chart_url = Some(
+        "https://bucket.s3.amazonaws.com/r/selfheal-report-2024-06-11.png?X-Amz-Signature=abc"
+            .into(),
+    );
     let payload = render_slack(&r);
     check_slack_limits(&payload);
     let img = images(&payload);
