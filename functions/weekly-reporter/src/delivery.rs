@@ -1,5 +1,6 @@
-//! Where the report goes: a Slack incoming webhook and, optionally, S3 for the HTML page.
-//! The webhook URL is a secret: it is never logged, and errors are built without it.
+//! Where the report goes: a Slack incoming webhook and, optionally, S3 for the HTML page and
+//! the chart's PNG. The webhook URL is a secret: it is never logged, and errors are built
+//! without it. So is a presigned URL's signature: only the bucket and key are ever logged.
 
 use std::fmt;
 use std::time::Duration;
@@ -91,11 +92,23 @@ pub async fn post_webhook(
     Err(last)
 }
 
-/// Where the HTML report is kept.
+/// How long a presigned chart URL is valid: one week, the most SigV4 allows. (A URL signed with
+/// temporary credentials — the Lambda role's — stops working when they expire, which can be
+/// sooner; Slack fetches the image when the message is posted.)
+pub const PNG_URL_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Where the HTML report (and the chart's PNG) is kept.
 #[async_trait]
 pub trait ReportStore: Send + Sync {
     /// Stores `html` under `key`; returns a human description of the location.
     async fn put_html(&self, key: &str, html: String) -> Result<String, String>;
+
+    /// Stores the chart `png` under `key`; returns a URL Slack can fetch it from, or `None`
+    /// when the store can make no such URL (the default: a store that keeps no images).
+    async fn put_png(&self, key: &str, png: Vec<u8>) -> Result<Option<String>, String> {
+        let _ = (key, png);
+        Ok(None)
+    }
 }
 
 /// [`ReportStore`] in an S3 bucket.
@@ -103,6 +116,9 @@ pub trait ReportStore: Send + Sync {
 pub struct S3ReportStore {
     client: aws_sdk_s3::Client,
     bucket: String,
+    /// Where the bucket's objects are served publicly (a CloudFront distribution, a website
+    /// endpoint): chart URLs are `url_base/key`. `None`: presigned GET URLs.
+    url_base: Option<String>,
 }
 
 impl S3ReportStore {
@@ -110,8 +126,38 @@ impl S3ReportStore {
         Self {
             client,
             bucket: bucket.into(),
+            url_base: None,
         }
     }
+
+    /// Chart URLs under a public `url_base` (e.g. `https://reports.example.com`, the same base
+    /// as `SELFHEAL_REPORT_URL_BASE`) instead of presigned URLs. A blank base is ignored.
+    pub fn with_url_base(mut self, url_base: impl Into<String>) -> Self {
+        let base = url_base.into();
+        let base = base.trim().trim_end_matches('/');
+        self.url_base = (!base.is_empty()).then(|| base.to_owned());
+        self
+    }
+
+    /// The public URL base, if any.
+    pub fn url_base(&self) -> Option<&str> {
+        self.url_base.as_deref()
+    }
+}
+
+/// `base/key`, with the key's characters outside `A-Za-z0-9-._~/` percent-encoded.
+fn public_url(base: &str, key: &str) -> String {
+    let mut url = String::with_capacity(base.len() + 1 + key.len());
+    url.push_str(base);
+    url.push('/');
+    for b in key.trim_start_matches('/').bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            url.push(char::from(b));
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
 }
 
 #[async_trait]
@@ -133,5 +179,65 @@ impl ReportStore for S3ReportStore {
                 )
             })?;
         Ok(format!("s3://{}/{key}", self.bucket))
+    }
+
+    async fn put_png(&self, key: &str, png: Vec<u8>) -> Result<Option<String>, String> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("image/png")
+            .body(aws_sdk_s3::primitives::ByteStream::from(png))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "s3:PutObject failed: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(&e)
+                )
+            })?;
+        if let Some(base) = &self.url_base {
+            return Ok(Some(public_url(base, key)));
+        }
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(PNG_URL_TTL)
+            .map_err(|e| format!("cannot presign s3://{}/{key}: {e}", self.bucket))?;
+        // The request's URI carries the signature: it is returned, never logged or put in an
+        // error.
+        let presigned = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot presign s3://{}/{key}: {}",
+                    self.bucket,
+                    aws_sdk_s3::error::DisplayErrorContext(&e)
+                )
+            })?;
+        tracing::debug!(bucket = %self.bucket, key, "chart uploaded; presigned GET URL made");
+        Ok(Some(presigned.uri().to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url;
+
+    #[test]
+    fn public_urls_encode_only_unsafe_key_characters() {
+        assert_eq!(
+            public_url(
+                "https://r.example.com",
+                "selfheal/reports/chart-2025-01-05.png"
+            ),
+            "https://r.example.com/selfheal/reports/chart-2025-01-05.png"
+        );
+        assert_eq!(
+            public_url("https://r.example.com", "a b/c?d#e+é.png"),
+            "https://r.example.com/a%20b/c%3Fd%23e%2B%C3%A9.png"
+        );
     }
 }

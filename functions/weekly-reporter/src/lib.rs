@@ -9,6 +9,7 @@
 
 pub mod alarm_history;
 pub mod delivery;
+pub mod png;
 pub mod settings;
 
 use std::sync::Arc;
