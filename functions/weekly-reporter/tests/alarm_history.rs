@@ -177,10 +177,15 @@ async fn alarm_history_errors_become_a_warning() {
     // Said at the top, as one short line, not only as a raw error at the bottom.
     assert_eq!(report.alarm_history.status, "not read");
     let reason = report.alarm_history.reason.as_deref().expect("reason");
-    assert!(!reason.contains('\n') && reason.chars().count() <= 161, "{reason}");
+    assert!(
+        !reason.contains('\n') && reason.chars().count() <= 161,
+        "{reason}"
+    );
     let text = selfheal_core::report::render_text(&report);
     assert!(
-        text.lines().take(4).any(|l| l.contains("alarm history was not read")),
+        text.lines()
+            .take(4)
+            .any(|l| l.contains("alarm history was not read")),
         "{text}"
     );
 }
@@ -196,7 +201,10 @@ async fn alarm_history_turned_off_is_said_and_not_counted_as_zero() {
         .expect("report");
     assert_eq!(report.alarm_history.status, "off");
     let html = selfheal_core::report::render_html(&report);
-    assert!(html.contains("alarms only in CloudWatch: not read"), "no misleading 0");
+    assert!(
+        html.contains("alarms only in CloudWatch: not read"),
+        "no misleading 0"
+    );
 }
 
 struct Broken;
