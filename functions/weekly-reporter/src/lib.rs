@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use selfheal_aws::{AwsClients, DynamoStateStore, Settings};
 use selfheal_core::history::{EpochMillis, HistoryRecord};
 use selfheal_core::report::{
-    parse_since, render_html, render_slack, Report, ReportBuilder, ReportConfig, ReportError,
-    ReportWindow, WindowEnd,
+    parse_since, render_html, render_slack, render_summary_svg, Report, ReportBuilder,
+    ReportConfig, ReportError, ReportWindow, WindowEnd,
 };
 use selfheal_service::ports::PortError;
 use serde::{Deserialize, Serialize};
@@ -163,6 +163,9 @@ pub struct RunSummary {
     pub decisions: usize,
     /// `s3://bucket/key` when uploaded.
     pub html: Option<String>,
+    /// The chart PNG was uploaded and Slack was given a URL to show it.
+    #[serde(default)]
+    pub chart: bool,
     /// `posted`, `not configured`, or `skipped`.
     pub slack: String,
     pub warnings: Vec<String>,
@@ -188,9 +191,10 @@ pub struct Targets {
     pub region: Option<String>,
 }
 
-/// The scheduled report: complete local days ending at the start of today, HTML to S3 (when
-/// configured), the Block Kit message to Slack (when configured). A failed upload drops the
-/// link and is reported as a warning; a failed Slack post fails the run (the scheduler retries).
+/// The scheduled report: complete local days ending at the start of today, the chart as PNG and
+/// the HTML page to S3 (when configured), the Block Kit message to Slack (when configured). A
+/// failed upload drops the link or the image and is reported as a warning; a failed Slack post
+/// fails the run (the scheduler retries).
 pub async fn run_weekly(
     sources: &Sources,
     settings: &ReportSettings,
@@ -215,6 +219,25 @@ pub async fn run_weekly(
         .and_then(|_| settings.report_url(&key, targets.region.as_deref()));
     let mut report = generate(sources, settings, window, planned_url).await?;
     let mut warnings = Vec::new();
+
+    // The chart as PNG for Slack (rendered here: no browser in Lambda). Failing to render or
+    // upload it only drops the image.
+    if let Some(store) = &targets.store {
+        let png_key = settings.chart_key(&last_day);
+        match png::svg_to_png(&render_summary_svg(&report), png::PNG_SCALE) {
+            Ok(bytes) => match store.put_png(&png_key, bytes).await {
+                Ok(url) => report.chart_url = url,
+                Err(e) => {
+                    tracing::warn!(error = %e, "chart upload failed; Slack gets no image");
+                    warnings.push(format!("chart upload failed: {e}"));
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "chart rendering failed; Slack gets no image");
+                warnings.push(format!("chart rendering failed: {e}"));
+            }
+        }
+    }
 
     let mut html_location = None;
     if let Some(store) = &targets.store {
@@ -254,6 +277,7 @@ pub async fn run_weekly(
         keys: report.keys.len(),
         decisions: report.decisions.len(),
         html: html_location,
+        chart: report.chart_url.is_some(),
         slack,
         warnings,
     })

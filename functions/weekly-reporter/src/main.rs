@@ -55,10 +55,12 @@ async fn main() -> Result<(), Error> {
         (None, None) => None,
     };
     let store = settings.bucket.as_ref().map(|bucket| {
-        Arc::new(S3ReportStore::new(
-            aws_sdk_s3::Client::new(&clients.sdk_config),
-            bucket.clone(),
-        )) as Arc<dyn ReportStore>
+        let store = S3ReportStore::new(aws_sdk_s3::Client::new(&clients.sdk_config), bucket.clone());
+        let store = match &settings.url_base {
+            Some(base) => store.with_url_base(base.clone()),
+            None => store,
+        };
+        Arc::new(store) as Arc<dyn ReportStore>
     });
     let targets = Targets {
         http: Some(http_client().map_err(Error::from)?),
@@ -87,6 +89,7 @@ async fn main() -> Result<(), Error> {
                 alerts = summary.alerts,
                 keys = summary.keys,
                 decisions = summary.decisions,
+                chart = summary.chart,
                 slack = %summary.slack,
                 "weekly report done"
             );

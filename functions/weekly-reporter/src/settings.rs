@@ -225,6 +225,12 @@ impl ReportSettings {
         format!("{p}selfheal-report-{last_day}.html")
     }
 
+    /// The S3 key of the chart PNG beside the report of `last_day`.
+    pub fn chart_key(&self, last_day: &str) -> String {
+        let html = self.object_key(last_day);
+        format!("{}.png", html.trim_end_matches(".html"))
+    }
+
     /// The link to an uploaded report: under `url_base` if set, else the S3 console.
     pub fn report_url(&self, key: &str, region: Option<&str>) -> Option<String> {
         let bucket = self.bucket.as_deref()?;
@@ -288,6 +294,7 @@ mod tests {
         assert!(!s.alarm_history);
         let key = s.object_key("2024-06-09");
         assert_eq!(key, "r/selfheal-report-2024-06-09.html");
+        assert_eq!(s.chart_key("2024-06-09"), "r/selfheal-report-2024-06-09.png");
         assert_eq!(
             s.report_url(&key, None).as_deref(),
             Some("https://reports.example.com/r/selfheal-report-2024-06-09.html")

@@ -245,6 +245,7 @@ async fn weekly_report_against_moto_and_a_slack_stand_in() {
     assert_eq!(summary.alerts, 9, "{summary:?}");
     assert_eq!(summary.keys, 2);
     assert!(summary.decisions >= 1, "{summary:?}");
+    assert!(summary.chart, "the chart PNG was uploaded: {summary:?}");
     let html_loc = summary.html.clone().expect("uploaded");
     assert!(html_loc.starts_with(&format!("s3://{bucket}/selfheal/reports/selfheal-report-")));
 
@@ -279,6 +280,23 @@ async fn weekly_report_against_moto_and_a_slack_stand_in() {
         .expect("get html");
     assert_eq!(obj.content_type(), Some("text/html; charset=utf-8"));
     let html = obj.body.collect().await.expect("body").into_bytes();
+
+    // The chart beside it, shown in Slack through a presigned URL (no public base here).
+    let image = blocks
+        .iter()
+        .find(|b| b["type"] == "image")
+        .expect("an image block");
+    let image_url = image["image_url"].as_str().expect("image_url");
+    assert!(image_url.contains(".png?"), "{image_url}");
+    assert!(image_url.contains("X-Amz-Signature="), "presigned: {image_url}");
+    let png = reqwest::get(image_url)
+        .await
+        .expect("fetch chart")
+        .bytes()
+        .await
+        .expect("chart bytes");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(png.len() > 10_000, "a real chart, not a blank: {} bytes", png.len());
     let html = String::from_utf8_lossy(&html);
     assert!(html.contains("<svg"));
     assert!(html.contains("web:disk_full"));
