@@ -99,7 +99,10 @@ fn key_row(s: &mut String, k: &KeyReport) {
     let outcomes = if k.seen.history {
         format!("{}{}", outcome_bar(k), e(&groups_line(&k.outcome_groups)))
     } else {
-        format!("flapped {} times in CloudWatch", k.flaps)
+        format!(
+            "only in CloudWatch: went to ALARM {} times, back to OK {} times",
+            k.this_period, k.flaps
+        )
     };
     let decision = k.decision.as_deref().map_or_else(
         || "<span class=\"muted\">—</span>".to_owned(),
@@ -331,7 +334,7 @@ pub fn render_html(r: &Report) -> String {
     if r.keys.is_empty() {
         s.push_str("<p class=\"muted\">No alerts in this window.</p>\n");
     } else {
-        s.push_str("<table>\n<colgroup><col style=\"width:22%\"><col style=\"width:8%\"><col style=\"width:9%\"><col style=\"width:20%\"><col style=\"width:8%\"><col style=\"width:11%\"><col style=\"width:10%\"><col style=\"width:12%\"></colgroup>\n");
+        s.push_str("<table>\n<colgroup><col style=\"width:21%\"><col style=\"width:7%\"><col style=\"width:9%\"><col style=\"width:19%\"><col style=\"width:8%\"><col style=\"width:10%\"><col style=\"width:16%\"><col style=\"width:10%\"></colgroup>\n");
         s.push_str("<thead><tr><th>key</th><th>alerts</th><th>daily</th><th>outcomes</th><th>success</th><th>time to heal</th><th>decision</th><th>details</th></tr></thead>\n<tbody>\n");
         for k in &r.keys {
             key_row(&mut s, k);

@@ -999,12 +999,17 @@ pub fn render_summary_svg(r: &Report) -> String {
     );
     let t = &r.totals;
     let headline = format!(
-        "{} ({} vs last period) · {} healed · {} involved a person · {} only in CloudWatch",
+        "{} ({} vs {}) · {} healed with no person · {} needed a person · {} off hours",
         plural(t.alerts, "alert", "alerts"),
         change_text(&t.change),
-        t.outcome_groups.healed,
+        if r.partial_day.is_some() {
+            "same span"
+        } else {
+            "last period"
+        },
+        t.human_pages_avoided,
         t.humans_involved,
-        t.cloudwatch_only
+        t.off_hours.alerts
     );
     text(
         &mut s, "headline", 16.0, 64.0, 12.0, "start", INK, "", &headline,
