@@ -160,6 +160,13 @@ fn public_url(base: &str, key: &str) -> String {
     url
 }
 
+fn put_failed(e: impl std::error::Error) -> String {
+    format!(
+        "s3:PutObject failed: {}",
+        aws_sdk_s3::error::DisplayErrorContext(&e)
+    )
+}
+
 #[async_trait]
 impl ReportStore for S3ReportStore {
     async fn put_html(&self, key: &str, html: String) -> Result<String, String> {
@@ -172,12 +179,7 @@ impl ReportStore for S3ReportStore {
             .body(aws_sdk_s3::primitives::ByteStream::from(html.into_bytes()))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "s3:PutObject failed: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(put_failed)?;
         Ok(format!("s3://{}/{key}", self.bucket))
     }
 
@@ -190,12 +192,7 @@ impl ReportStore for S3ReportStore {
             .body(aws_sdk_s3::primitives::ByteStream::from(png))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "s3:PutObject failed: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(put_failed)?;
         if let Some(base) = &self.url_base {
             return Ok(Some(public_url(base, key)));
         }

@@ -55,7 +55,8 @@ async fn main() -> Result<(), Error> {
         (None, None) => None,
     };
     let store = settings.bucket.as_ref().map(|bucket| {
-        let store = S3ReportStore::new(aws_sdk_s3::Client::new(&clients.sdk_config), bucket.clone());
+        let store =
+            S3ReportStore::new(aws_sdk_s3::Client::new(&clients.sdk_config), bucket.clone());
         let store = match &settings.url_base {
             Some(base) => store.with_url_base(base.clone()),
             None => store,

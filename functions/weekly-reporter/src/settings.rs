@@ -294,7 +294,10 @@ mod tests {
         assert!(!s.alarm_history);
         let key = s.object_key("2024-06-09");
         assert_eq!(key, "r/selfheal-report-2024-06-09.html");
-        assert_eq!(s.chart_key("2024-06-09"), "r/selfheal-report-2024-06-09.png");
+        assert_eq!(
+            s.chart_key("2024-06-09"),
+            "r/selfheal-report-2024-06-09.png"
+        );
         assert_eq!(
             s.report_url(&key, None).as_deref(),
             Some("https://reports.example.com/r/selfheal-report-2024-06-09.html")

@@ -288,7 +288,10 @@ async fn weekly_report_against_moto_and_a_slack_stand_in() {
         .expect("an image block");
     let image_url = image["image_url"].as_str().expect("image_url");
     assert!(image_url.contains(".png?"), "{image_url}");
-    assert!(image_url.contains("X-Amz-Signature="), "presigned: {image_url}");
+    assert!(
+        image_url.contains("X-Amz-Signature="),
+        "presigned: {image_url}"
+    );
     let png = reqwest::get(image_url)
         .await
         .expect("fetch chart")
@@ -296,7 +299,11 @@ async fn weekly_report_against_moto_and_a_slack_stand_in() {
         .await
         .expect("chart bytes");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
-    assert!(png.len() > 10_000, "a real chart, not a blank: {} bytes", png.len());
+    assert!(
+        png.len() > 10_000,
+        "a real chart, not a blank: {} bytes",
+        png.len()
+    );
     let html = String::from_utf8_lossy(&html);
     assert!(html.contains("<svg"));
     assert!(html.contains("web:disk_full"));

@@ -345,17 +345,9 @@ pub fn render_html(r: &Report) -> String {
     let q = &r.data_quality;
     let _ = writeln!(
         s,
-        "<h2>Data quality</h2>\n<p class=\"muted\">{} history records, {} alarm-history items. Not alerts: {} duplicates, {} invalid messages, {} recovery notices, {} unnamed. Ignored: {} outside the window, {} undated. {} without key, {} over the key limit.</p>",
-        q.history_records,
-        q.alarm_history_items,
-        q.duplicates,
-        q.invalid,
-        q.recovery_notices,
-        q.unnamed,
-        q.out_of_window,
-        q.undated,
-        q.without_key,
-        q.keys_overflowed
+        "<h2>Data quality</h2>
+<p class=\"muted\">{}</p>",
+        e(&super::data_quality_text(q))
     );
     for w in &q.warnings {
         let _ = writeln!(s, "<p class=\"warn\">warning: {}</p>", e(w));

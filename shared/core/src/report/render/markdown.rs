@@ -154,20 +154,7 @@ pub fn render_markdown(r: &Report) -> String {
     let _ = writeln!(s);
     let _ = writeln!(s, "## Data quality");
     let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "{} history records, {} alarm-history items. Not alerts: {} duplicates, {} invalid messages, {} recovery notices, {} unnamed. Ignored: {} outside the window, {} undated. {} without key, {} over the key limit.",
-        q.history_records,
-        q.alarm_history_items,
-        q.duplicates,
-        q.invalid,
-        q.recovery_notices,
-        q.unnamed,
-        q.out_of_window,
-        q.undated,
-        q.without_key,
-        q.keys_overflowed
-    );
+    let _ = writeln!(s, "{}", super::data_quality_text(q));
     for w in &q.warnings {
         let _ = writeln!(s);
         let _ = writeln!(s, "> warning: {}", e(&sanitize(w, 300)));

@@ -18,7 +18,9 @@ pub use svg::{
 };
 pub use text::render_text;
 
-use super::model::{Change, KeyReport, OutcomeGroups, Report, TimeToHeal, OUTCOME_GROUPS};
+use super::model::{
+    Change, DataQuality, KeyReport, OutcomeGroups, Report, TimeToHeal, OUTCOME_GROUPS,
+};
 
 /// The output formats of `selfheal report --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +195,23 @@ pub fn owner_mode(owner: Option<&str>, mode: Option<&str>) -> String {
         "owner {} · mode {}",
         sanitize(owner.unwrap_or("unknown"), 80),
         sanitize(mode.unwrap_or("unknown"), 20)
+    )
+}
+
+/// The data-quality sentence every format shows: what was read, and what is not an alert.
+pub fn data_quality_text(q: &DataQuality) -> String {
+    format!(
+        "{} history records, {} alarm-history items. Not alerts: {} duplicates, {} invalid messages, {} recovery notices, {} unnamed. Ignored: {} outside the window, {} undated. {} without key, {} over the key limit.",
+        q.history_records,
+        q.alarm_history_items,
+        q.duplicates,
+        q.invalid,
+        q.recovery_notices,
+        q.unnamed,
+        q.out_of_window,
+        q.undated,
+        q.without_key,
+        q.keys_overflowed
     )
 }
 

@@ -185,20 +185,7 @@ pub fn render_text(r: &Report) -> String {
     }
     let q = &r.data_quality;
     let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "Data quality: {} history records, {} alarm-history items; not alerts: {} duplicates, {} invalid messages, {} recovery notices, {} unnamed; ignored: {} outside the window, {} undated; {} without key, {} over the key limit",
-        q.history_records,
-        q.alarm_history_items,
-        q.duplicates,
-        q.invalid,
-        q.recovery_notices,
-        q.unnamed,
-        q.out_of_window,
-        q.undated,
-        q.without_key,
-        q.keys_overflowed
-    );
+    let _ = writeln!(s, "Data quality: {}", super::data_quality_text(q));
     for w in &q.warnings {
         let _ = writeln!(s, "warning: {}", sanitize(w, 300));
     }
