@@ -389,7 +389,10 @@ fn owner_mode_and_description_come_from_the_records() {
     b.owner = Some("team-web".into());
     b.mode = Some("enforce".into());
     b.description = Some("Free disk space".into());
-    let r = build(&[a, b]);
+    // The kill switch's `off` is not the runbook's mode.
+    let mut c = rec("web:disk", "killed", "i-1", this_day(2));
+    c.mode = Some("off".into());
+    let r = build(&[a, b, c]);
     let k = key(&r, "web:disk");
     assert_eq!(k.owner.as_deref(), Some("team-web"));
     assert_eq!(k.mode.as_deref(), Some("enforce"));

@@ -397,7 +397,8 @@ impl ReportBuilder {
         set_name(&mut agg.runbook, non_empty(&rec.runbook));
         set_name(&mut agg.owner, non_empty(&rec.owner));
         set_name(&mut agg.description, non_empty(&rec.description));
-        set_name(&mut agg.mode, non_empty(&rec.mode));
+        // `off` is the global kill switch, not the runbook's mode.
+        set_name(&mut agg.mode, non_empty(&rec.mode).filter(|m| *m != "off"));
 
         let instance = non_empty(&rec.instance).map(clip_name);
         let state = rec.state.as_deref().unwrap_or("ALARM");
