@@ -9,9 +9,10 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::model::*;
-use super::sketch::{DurationSketch, SpaceSaving};
+use super::sketch::{fnv1a, DurationSketch, SpaceSaving};
 use super::window::{utc_noon_of_day, ReportWindow};
 use crate::history::{EpochMillis, HistoryRecord};
 
@@ -88,6 +89,26 @@ pub(super) fn outcome_index(o: &str) -> usize {
     OUTCOMES.iter().position(|x| *x == o).unwrap_or(OTHER)
 }
 
+/// A hasher for keys that are already 64-bit hashes (FNV-1a of an instance id): no second hash.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct HashedKey(u64);
+
+impl Hasher for HashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// Where an alarm stands on one instance, for flaps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Open {
@@ -118,8 +139,9 @@ pub(super) struct KeyAgg {
     pub running: DurationSketch,
     pub instances: SpaceSaving,
     pub healed_instances: SpaceSaving,
-    /// Per instance: where its alarm stands, and its alerts this period.
-    open: HashMap<Box<str>, (Open, u32)>,
+    /// Per instance (by the 64-bit hash of its id: 16 bytes an entry, no string kept): where
+    /// its alarm stands, and its alerts this period.
+    open: HashMap<u64, (Open, u32), BuildHasherDefault<HashedKey>>,
     pub instances_overflowed: bool,
     pub first_ms: Option<EpochMillis>,
     pub last_ms: Option<EpochMillis>,
@@ -151,7 +173,7 @@ impl KeyAgg {
             running: DurationSketch::default(),
             instances: SpaceSaving::new(slots),
             healed_instances: SpaceSaving::new(slots),
-            open: HashMap::new(),
+            open: HashMap::default(),
             instances_overflowed: false,
             first_ms: None,
             last_ms: None,
@@ -195,7 +217,7 @@ pub(super) struct FleetAgg {
     pub off_pages: u64,
     pub off_avoided: u64,
     /// Distinct instances per role this period (for "14 of 16 instances of the role").
-    pub role_instances: HashMap<Box<str>, HashSet<Box<str>>>,
+    pub role_instances: HashMap<Box<str>, HashSet<u64, BuildHasherDefault<HashedKey>>>,
     pub daily_groups: Vec<[u64; 8]>,
 }
 
@@ -401,6 +423,7 @@ impl ReportBuilder {
         set_name(&mut agg.mode, non_empty(&rec.mode).filter(|m| *m != "off"));
 
         let instance = non_empty(&rec.instance).map(clip_name);
+        let inst_hash = instance.as_deref().map(fnv1a);
         let state = rec.state.as_deref().unwrap_or("ALARM");
         let recovery = o == O_IGNORED
             || state.eq_ignore_ascii_case("OK")
@@ -409,7 +432,7 @@ impl ReportBuilder {
             self.quality.recovery_notices += 1;
             if state.eq_ignore_ascii_case("OK") {
                 if let Some(inst) = &instance {
-                    if let Some((open, _)) = agg.open.get_mut(inst.as_ref()) {
+                    if let Some((open, _)) = inst_hash.and_then(|h| agg.open.get_mut(&h)) {
                         if this && *open == Open::Unexplained {
                             agg.flaps += 1;
                         }
@@ -434,13 +457,13 @@ impl ReportBuilder {
             } else {
                 Open::Unexplained
             };
-            if let Some((open, n)) = agg.open.get_mut(inst.as_ref()) {
+            let hash = inst_hash.unwrap_or_else(|| fnv1a(inst));
+            if let Some((open, n)) = agg.open.get_mut(&hash) {
                 *open = state;
                 *n = n.saturating_add(u32::from(this));
             } else if self.tracked < self.limits.max_instances {
                 self.tracked += 1;
-                agg.open
-                    .insert(inst.as_ref().into(), (state, u32::from(this)));
+                agg.open.insert(hash, (state, u32::from(this)));
             } else {
                 agg.instances_overflowed = true;
                 self.quality.flaps_untracked += 1;
@@ -473,7 +496,7 @@ impl ReportBuilder {
         agg.escalated += u64::from(esc);
         agg.humans += u64::from(human);
         agg.pages_avoided += u64::from(avoided);
-        if let Some((weekday, minute)) = self.window.local_weekday_minute(t) {
+        if let Some((weekday, minute)) = self.window.local_weekday_minute_in(idx, t) {
             let hour = usize::from(minute / 60).min(23);
             agg.hours[hour] = agg.hours[hour].saturating_add(1);
             self.fleet.heatmap[weekday][hour] += 1;
@@ -489,10 +512,16 @@ impl ReportBuilder {
                 agg.healed_instances.add(inst);
             }
             if let Some(role) = agg.role.as_deref() {
-                let set = self.fleet.role_instances.entry(role.into()).or_default();
-                if !set.contains(inst.as_ref()) && self.tracked < self.limits.max_instances {
-                    self.tracked += 1;
-                    set.insert(inst.as_ref().into());
+                let hash = inst_hash.unwrap_or_else(|| fnv1a(inst));
+                let roles = &mut self.fleet.role_instances;
+                if !roles.contains_key(role) {
+                    roles.insert(role.into(), HashSet::default());
+                }
+                if let Some(set) = roles.get_mut(role) {
+                    if !set.contains(&hash) && self.tracked < self.limits.max_instances {
+                        self.tracked += 1;
+                        set.insert(hash);
+                    }
                 }
             }
         }

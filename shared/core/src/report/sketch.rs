@@ -105,7 +105,8 @@ impl DurationSketch {
 }
 
 /// FNV-1a, 64 bit: fast for short ids; only used to compare within one summary.
-fn fnv1a(s: &str) -> u64 {
+/// FNV-1a, 64 bits: a cheap stable hash of short names (instance ids).
+pub fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.as_bytes() {
         h ^= u64::from(*b);

@@ -168,6 +168,23 @@ impl ReportWindow {
         Some((weekday, minute))
     }
 
+    /// [`Self::local_weekday_minute`] of an instant known to fall on window day `idx`: without
+    /// a time-zone lookup when that day is 24 hours long (every day but a DST change).
+    pub fn local_weekday_minute_in(&self, idx: usize, ms: EpochMillis) -> Option<(usize, u16)> {
+        match (
+            self.bounds.get(idx),
+            self.bounds.get(idx + 1),
+            self.dates.get(idx),
+        ) {
+            (Some(start), Some(end), Some(date)) if end - start == 86_400_000 && ms >= *start => {
+                let weekday = usize::try_from(date.weekday().to_monday_zero_offset()).ok()?;
+                let minute = u16::try_from((ms - start) / 60_000).ok()?.min(24 * 60 - 1);
+                Some((weekday, minute))
+            }
+            _ => self.local_weekday_minute(ms),
+        }
+    }
+
     /// Local `HH:MM` of an instant.
     pub fn format_time_of_day(&self, ms: EpochMillis) -> String {
         match Timestamp::from_millisecond(ms) {
@@ -307,6 +324,26 @@ mod tests {
         assert!(parse_since("93d").is_err());
         assert!(parse_since("-1d").is_err());
         assert!(parse_since("").is_err());
+    }
+
+    #[test]
+    fn fast_local_time_agrees_with_the_time_zone_database() {
+        // Two weeks across the spring DST change in New York (2024-03-10), every 7 minutes.
+        let now = 1_710_763_200_000; // 2024-03-18T12:00:00Z
+        for tz in ["America/New_York", "Asia/Kolkata", "UTC"] {
+            let w = ReportWindow::new(now, tz, 7, WindowEnd::StartOfToday).expect("window");
+            let (start, end) = w.span();
+            let mut t = start;
+            while t < end {
+                let idx = w.day_index(t).expect("in window");
+                assert_eq!(
+                    w.local_weekday_minute_in(idx, t),
+                    w.local_weekday_minute(t),
+                    "{tz} at {t}"
+                );
+                t += 7 * 60_000;
+            }
+        }
     }
 
     #[test]
