@@ -431,13 +431,11 @@ impl ReportBuilder {
         if recovery {
             self.quality.recovery_notices += 1;
             if state.eq_ignore_ascii_case("OK") {
-                if let Some(inst) = &instance {
-                    if let Some((open, _)) = inst_hash.and_then(|h| agg.open.get_mut(&h)) {
-                        if this && *open == Open::Unexplained {
-                            agg.flaps += 1;
-                        }
-                        *open = Open::Closed;
+                if let Some((open, _)) = inst_hash.and_then(|h| agg.open.get_mut(&h)) {
+                    if this && *open == Open::Unexplained {
+                        agg.flaps += 1;
                     }
+                    *open = Open::Closed;
                 }
             }
             return;
