@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod phase;
 pub mod ports;
 mod record;
+pub mod report;
 pub mod runbook_files;
 pub mod script;
 pub mod verdict;

@@ -1,0 +1,1 @@
+//! Building the engine from the environment, one path for every profile (Lambda, serve, run).

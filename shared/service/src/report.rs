@@ -1,0 +1,1 @@
+//! The weekly report flow (being moved here from functions/weekly-reporter).
