@@ -3,8 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Milliseconds since the Unix epoch.
-pub type EpochMillis = i64;
+pub use crate::calendar::EpochMillis;
 
 /// A history record: one per alert delivery's final (or provisional) outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

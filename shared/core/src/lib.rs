@@ -10,6 +10,7 @@
 
 pub mod alert;
 pub mod approval;
+pub mod calendar;
 pub mod decide;
 pub mod history;
 pub mod ingest;

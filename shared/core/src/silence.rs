@@ -12,8 +12,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
-/// Milliseconds since the Unix epoch.
-pub type EpochMillis = i64;
+pub use crate::calendar::EpochMillis;
 
 /// The instance tag that silences an instance until the ISO-8601 time it holds.
 pub const SILENCE_TAG: &str = "selfheal:silence";

@@ -23,7 +23,7 @@ pub mod verdict;
 
 pub use engine::{Engine, EngineSettings, InboundRecord, Ports, RecordResult};
 pub use outcome::Outcome;
-pub use record::day_string;
+pub use selfheal_core::calendar::day_string;
 pub mod chat;
 pub mod fakes;
 pub mod metrics;

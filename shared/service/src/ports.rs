@@ -16,8 +16,9 @@ pub enum PortError {
     Permanent(String),
 }
 
-/// Milliseconds since the Unix epoch. The core never reads a clock; this is passed in.
-pub type EpochMillis = i64;
+/// Milliseconds since the Unix epoch (one type for every crate). The core never reads a clock;
+/// this is passed in.
+pub use selfheal_core::calendar::EpochMillis;
 
 /// Time, injectable so tests are deterministic.
 #[async_trait]

@@ -66,8 +66,7 @@ pub use signature::{
     TIMESTAMP_HEADER,
 };
 
-/// Milliseconds since the Unix epoch.
-pub type EpochMillis = i64;
+pub use crate::calendar::EpochMillis;
 
 /// How long an approval request stays open by default.
 pub const DEFAULT_TTL_MS: EpochMillis = 30 * 60 * 1000;
