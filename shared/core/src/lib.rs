@@ -16,6 +16,7 @@ pub mod history;
 pub mod ingest;
 pub mod instance;
 pub mod location;
+pub mod mrkdwn;
 pub mod plan;
 pub mod report;
 pub mod runbook;

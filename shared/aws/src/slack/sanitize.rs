@@ -139,19 +139,9 @@ pub fn redact(s: &str) -> String {
     out
 }
 
-/// Escapes the three characters Slack's mrkdwn treats as control characters.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes the three characters Slack's mrkdwn treats as control characters (the one escaper,
+/// shared with the weekly report's Slack message).
+pub use selfheal_core::mrkdwn::escape;
 
 static BROADCAST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)@(here|channel|everyone)\b")

@@ -28,16 +28,7 @@ const MARKER: &str = "… (truncated, see the full report)";
 /// Escapes text for Slack mrkdwn (and plain text): `&`, `<`, `>` as entities, control
 /// characters as spaces.
 pub fn escape_slack(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in sanitize(s, 400).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::mrkdwn::escape(&sanitize(s, 400))
 }
 
 /// A name inside a code span: escaped, backticks replaced, clipped.
