@@ -1,16 +1,19 @@
-//! The weekly-reporter Lambda (EventBridge Scheduler, cron with a time zone). Clients, settings
-//! and the Slack webhook (read once from SSM when `SELFHEAL_SLACK_WEBHOOK_PARAM` is set) are
-//! built here at init; each invocation calls [`weekly_reporter::run_weekly`].
+//! The weekly-reporter Lambda (EventBridge Scheduler, cron with a time zone): wiring only.
+//! Settings, clients, the S3 store and the Slack webhook (read once from SSM when
+//! `SELFHEAL_SLACK_WEBHOOK_PARAM` is set) are built here at init; each invocation calls
+//! [`selfheal_service::report::run_weekly`] with [`weekly_reporter::png::chart_png`] as the
+//! chart renderer.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use selfheal_aws::{AwsClients, Settings};
-use weekly_reporter::{
-    aws_sources, http_client, read_webhook_param, run_weekly, ReportSettings, ReportStore,
-    RunInput, S3ReportStore, Targets,
+use selfheal_aws::report::{
+    aws_sources, http_client, read_webhook_param, report_store, Secret, WebhookPoster,
 };
+use selfheal_aws::{AwsClients, Settings};
+use selfheal_service::report::{run_weekly, ReportPoster, ReportSettings, RunInput, Targets};
+use weekly_reporter::png;
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
@@ -46,7 +49,7 @@ async fn main() -> Result<(), Error> {
     let sources = aws_sources(&clients, &table, &settings);
 
     let slack_webhook = match (&base.slack_webhook_url, &base.slack_webhook_param) {
-        (Some(url), _) => Some(weekly_reporter::Secret::new(url.clone())),
+        (Some(url), _) => Some(Secret::new(url.clone())),
         (None, Some(param)) => Some(
             read_webhook_param(&clients.ssm, param)
                 .await
@@ -54,25 +57,18 @@ async fn main() -> Result<(), Error> {
         ),
         (None, None) => None,
     };
-    let store = settings.bucket.as_ref().map(|bucket| {
-        let store =
-            S3ReportStore::new(aws_sdk_s3::Client::new(&clients.sdk_config), bucket.clone());
-        let store = match &settings.url_base {
-            Some(base) => store.with_url_base(base.clone()),
-            None => store,
-        };
-        Arc::new(store) as Arc<dyn ReportStore>
-    });
+    let http = http_client().map_err(Error::from)?;
     let targets = Targets {
-        http: Some(http_client().map_err(Error::from)?),
-        slack_webhook,
-        store,
+        slack: slack_webhook
+            .map(|url| Arc::new(WebhookPoster::new(http, url)) as Arc<dyn ReportPoster>),
+        store: report_store(&clients, &settings),
+        chart: Some(png::chart_png),
         region: clients.region(),
     };
     tracing::info!(
         time_zone = %settings.time_zone,
         period_days = settings.period_days,
-        slack = targets.slack_webhook.is_some(),
+        slack = targets.slack.is_some(),
         bucket = settings.bucket.is_some(),
         alarm_history = settings.alarm_history,
         "weekly-reporter ready"

@@ -115,3 +115,9 @@ pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>, PngError> {
         .encode_png()
         .map_err(|e| PngError::Encode(e.to_string()))
 }
+
+/// The report's chart renderer (`selfheal_service::report::ChartRenderer`): [`svg_to_png`] at
+/// [`PNG_SCALE`], the error as a sentence.
+pub fn chart_png(svg: &str) -> Result<Vec<u8>, String> {
+    svg_to_png(svg, PNG_SCALE).map_err(|e| e.to_string())
+}

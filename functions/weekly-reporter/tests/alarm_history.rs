@@ -10,12 +10,12 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{AlarmHistoryItem, HistoryItemType};
 use aws_sdk_cloudwatch::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use selfheal_aws::report::CloudWatchAlarmHistory;
 use selfheal_core::history::HistoryRecord;
 use selfheal_core::report::{ReportWindow, WindowEnd};
 use selfheal_service::ports::PortError;
-use weekly_reporter::{
-    generate, AlarmHistorySource, AlarmStateUpdate, CloudWatchAlarmHistory, HistorySource,
-    ReportSettings, Sources,
+use selfheal_service::report::{
+    generate, AlarmHistorySource, AlarmStateUpdate, HistorySource, ReportSettings, Sources,
 };
 
 const HOUR: i64 = 3_600_000;

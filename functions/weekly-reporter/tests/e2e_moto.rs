@@ -9,15 +9,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
+use selfheal_aws::report::{aws_sources, http_client, S3ReportStore, Secret, WebhookPoster};
 use selfheal_aws::{AwsClients, DynamoStateStore};
 use selfheal_core::history::HistoryRecord;
 use selfheal_service::ports::StateStore;
+use selfheal_service::report::{
+    run_weekly, ReportPoster, ReportSettings, ReportStore, RunInput, Targets,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use weekly_reporter::{
-    aws_sources, run_weekly, ReportSettings, ReportStore, RunInput, S3ReportStore, Secret, Targets,
-};
 
 const DAY: i64 = 86_400_000;
 
@@ -233,9 +234,12 @@ async fn weekly_report_against_moto_and_a_slack_stand_in() {
     };
     let sources = aws_sources(&clients, &table, &settings);
     let targets = Targets {
-        slack_webhook: Some(Secret::new(webhook)),
-        http: None,
+        slack: Some(Arc::new(WebhookPoster::new(
+            http_client().expect("http client"),
+            Secret::new(webhook),
+        )) as Arc<dyn ReportPoster>),
         store: Some(Arc::new(S3ReportStore::new(s3.clone(), &bucket)) as Arc<dyn ReportStore>),
+        chart: Some(weekly_reporter::png::chart_png),
         region: clients.region(),
     };
     let summary = run_weekly(&sources, &settings, &targets, &RunInput::default(), now)

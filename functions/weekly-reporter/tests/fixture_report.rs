@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use selfheal_core::history::HistoryRecord;
 use selfheal_core::report::{render_summary_svg, ReportWindow, WindowEnd};
 use selfheal_service::ports::PortError;
-use weekly_reporter::{generate, png, HistorySource, ReportSettings, Sources};
+use selfheal_service::report::{generate, HistorySource, ReportSettings, Sources};
+use weekly_reporter::png;
 
 /// Monday 2026-11-30 07:00 Europe/Berlin.
 const NOW: i64 = 1_796_018_400_000;

@@ -5,10 +5,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use resvg::tiny_skia::Pixmap;
+use selfheal_aws::report::{S3ReportStore, PNG_URL_TTL};
 use selfheal_aws::AwsClients;
-use weekly_reporter::delivery::PNG_URL_TTL;
+use selfheal_service::report::ReportStore;
 use weekly_reporter::png::{svg_to_png, PngError, MAX_SIDE, PNG_SCALE};
-use weekly_reporter::{ReportStore, S3ReportStore};
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
 

@@ -3,7 +3,8 @@
 //! `AWS_ENDPOINT_URL` for an emulator) and CloudWatch alarm history, over local days ending today
 //! in `SELFHEAL_REPORT_TZ` (default UTC). Today is partial and every format says so; its change
 //! compares with the same span of last period. `--complete-days` ends at the start of today, as
-//! the scheduled function does. The same library as the weekly-reporter Lambda builds it.
+//! the scheduled function does. The same flow as the weekly-reporter Lambda builds it
+//! (`selfheal_service::report`, over the adapters of `selfheal_aws::report`).
 //!
 //! Exit codes: 0 report written; 1 the table or settings could not be read, or the output file
 //! could not be written; 2 usage errors (a bad `--since`).
@@ -13,8 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use selfheal_aws::report::report_from_env;
 use selfheal_core::report::{render, Format, WindowEnd};
-use weekly_reporter::ReporterError;
+use selfheal_service::report::ReporterError;
 
 /// Output formats of `selfheal report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,7 +65,7 @@ fn now_ms() -> i64 {
 
 /// Runs `selfheal report`.
 pub async fn run(args: &ReportArgs) -> ExitCode {
-    let report = match weekly_reporter::report_from_env(
+    let report = match report_from_env(
         &args.since,
         now_ms(),
         if args.complete_days {

@@ -1,5 +1,5 @@
 //! The reporter's `SELFHEAL_REPORT_*` settings (engine-wide ones such as `SELFHEAL_TABLE` and the
-//! Slack webhook come from [`selfheal_aws::Settings`]). Empty variables count as unset; every
+//! Slack webhook come from `selfheal_aws::Settings`). Empty variables count as unset; every
 //! problem is reported at once.
 
 use selfheal_core::report::{parse_since, ReportWindow, Thresholds, WindowEnd, WorkHours};

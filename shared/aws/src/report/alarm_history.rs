@@ -1,34 +1,12 @@
-//! CloudWatch alarm history (`DescribeAlarmHistory`, state updates) behind a small trait, so
-//! the report counts alarms that never reached selfheal and tests use `aws-smithy-mocks`
-//! (moto answers 500 for this API).
+//! [`AlarmHistorySource`] over CloudWatch (`DescribeAlarmHistory`, state updates), so the report
+//! counts alarms that never reached selfheal; tests use `aws-smithy-mocks` (moto answers 500 for
+//! this API).
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{AlarmType, HistoryItemType};
 use aws_smithy_types::DateTime;
 use selfheal_core::history::EpochMillis;
-
-/// One alarm state change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlarmStateUpdate {
-    pub alarm_name: String,
-    pub timestamp_ms: EpochMillis,
-    /// `ALARM`, `OK` or `INSUFFICIENT_DATA` (as CloudWatch spells it).
-    pub new_state: String,
-}
-
-/// A source of alarm state changes. Updates are handed to `sink` page by page, never held.
-#[async_trait]
-pub trait AlarmHistorySource: Send + Sync {
-    /// Every state update in `[start_ms, end_ms)`; returns how many were delivered. An error
-    /// is a human sentence (never contains secrets).
-    async fn state_updates(
-        &self,
-        start_ms: EpochMillis,
-        end_ms: EpochMillis,
-        sink: &mut (dyn FnMut(AlarmStateUpdate) + Send),
-    ) -> Result<u64, String>;
-}
-
+use selfheal_service::report::{AlarmHistorySource, AlarmStateUpdate};
 /// [`AlarmHistorySource`] over the CloudWatch API (metric and composite alarms).
 #[derive(Debug, Clone)]
 pub struct CloudWatchAlarmHistory {
