@@ -17,6 +17,7 @@
 //! the number of keys is capped ([`Limits`]).
 
 pub mod builder;
+mod counters;
 mod finish;
 pub mod hours;
 pub mod model;
