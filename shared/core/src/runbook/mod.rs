@@ -2,6 +2,7 @@
 //! whether an element can run as one unit, and the JSON Schema kept in sync with the model.
 
 mod diagnostic;
+mod fields;
 mod key;
 mod load;
 mod model;
