@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use selfheal_aws::slack::{http_client, read_secure_param, Secret};
+use selfheal_aws::startup::{load_runbooks, DefaultRunbooks};
 use selfheal_aws::AwsClients;
 use selfheal_core::runbook::LoadOptions;
 use slack_approvals::adapters::{
@@ -33,17 +34,15 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = FunctionSettings::from_env().map_err(Error::from)?;
     let options = LoadOptions::default();
-    let runbooks = match &settings.runbooks {
-        Some(path) => selfheal_service::runbook_files::load_runbooks(path, &options)
-            .map(|(m, _)| m)
-            .map_err(|d| {
-                d.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })?,
-        None => bundled_runbooks(&options)?,
-    };
+    // The runbooks as the alert-remediator loads them (`SELFHEAL_RUNBOOKS`, else bundled), but
+    // without the function-budget check: this function only needs their approval settings. It
+    // builds no engine, so it does not go through `engine_from_env`.
+    let runbooks = load_runbooks(
+        settings.runbooks.as_deref(),
+        &DefaultRunbooks::Bundled(bundled_runbooks),
+        &options,
+    )
+    .map_err(|e| Error::from(e.to_string()))?;
     let clients = AwsClients::from_env().await;
     let signing_secret = secret(&clients, &settings.signing_secret).await?;
     let http = http_client()?;

@@ -29,7 +29,7 @@ pub enum Command {
     /// Alerts whose attempt budget ran out: list them, or reset one after a human looked.
     NeedsReview(crate::review_cmd::ReviewArgs),
     /// Start a runbook on one instance by hand; every guard applies.
-    Run(crate::run_cmd::RunArgs),
+    Run(RunArgs),
     /// Mode, silences, leases held, what needs review and the last 10 outcomes.
     Status(crate::status_cmd::StatusArgs),
     /// Run the whole pipeline locally against an emulator (moto) and a Slack stand-in.
@@ -75,4 +75,16 @@ pub struct ServeArgs {
     /// One receive (no long poll), process, delete, exit.
     #[arg(long)]
     pub once: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// `ROLE:ALERT`: the runbook is looked up as for an alert.
+    pub key: String,
+    /// The one instance to run it on.
+    #[arg(long)]
+    pub instance: String,
+    /// Show what would run; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

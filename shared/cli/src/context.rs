@@ -1,18 +1,42 @@
-//! What the operating commands (`silence`, `needs-review`, `run`, `status`) share: settings read
-//! once, the state table, the clock, and output helpers.
+//! What the commands share: settings read once, the engine (`serve`, `run`), the state table, the
+//! clock, and output helpers. It imports no other module of the crate.
 
-use selfheal_aws::{AwsClients, DynamoStateStore, Settings};
+use selfheal_aws::startup::{engine_from_env, Profile, Started, StartupError};
+use selfheal_aws::{AwsClients, DynamoStateStore, Settings, SettingsError};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The `SELFHEAL_*` settings with every problem printed together; the error is exit code 1.
 pub fn settings(cmd: &str) -> Result<Settings, ExitCode> {
-    Settings::from_env(true).map_err(|e| {
-        eprintln!("selfheal {cmd}: invalid configuration:");
-        for p in &e.problems {
-            eprintln!("  - {p}");
+    Settings::from_env(true).map_err(|e| invalid_settings(cmd, &e))
+}
+
+fn invalid_settings(cmd: &str, e: &SettingsError) -> ExitCode {
+    eprintln!("selfheal {cmd}: invalid configuration:");
+    for p in &e.problems {
+        eprintln!("  - {p}");
+    }
+    ExitCode::from(1)
+}
+
+/// The engine for `serve` or `run` ([`engine_from_env`]); problems are printed as
+/// `selfheal CMD: …` and the error is exit code 1.
+pub async fn engine(cmd: &str, profile: Profile) -> Result<Started, ExitCode> {
+    engine_from_env(profile).await.map_err(|e| match e {
+        StartupError::Settings(e) => invalid_settings(cmd, &e),
+        StartupError::Runbooks { path, problems } => {
+            let path = path.map_or_else(|| "bundled".to_owned(), |p| p.display().to_string());
+            eprintln!("selfheal {cmd}: the runbooks at {path} are not valid:");
+            for p in problems {
+                eprintln!("{p}");
+            }
+            ExitCode::from(1)
         }
-        ExitCode::from(1)
+        StartupError::Chat(e) => failed(cmd, "chat configuration", &e),
+        StartupError::Engine(e) => {
+            eprintln!("selfheal {cmd}: {e}");
+            ExitCode::from(1)
+        }
     })
 }
 

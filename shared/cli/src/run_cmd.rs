@@ -5,22 +5,11 @@
 //!
 //! Exit codes: 0 healed (or dry-run); 1 anything else (the outcome says why); 2 usage errors.
 
-use crate::serve_cmd::local_engine;
+use crate::args::RunArgs;
+use selfheal_aws::startup::Profile;
 use selfheal_core::InstanceId;
 use selfheal_service::{InboundRecord, Outcome};
 use std::process::ExitCode;
-
-#[derive(clap::Args, Debug)]
-pub struct RunArgs {
-    /// `ROLE:ALERT`: the runbook is looked up as for an alert.
-    pub key: String,
-    /// The one instance to run it on.
-    #[arg(long)]
-    pub instance: String,
-    /// Show what would run; run nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-}
 
 pub async fn run(args: &RunArgs) -> ExitCode {
     let mut problems = Vec::new();
@@ -37,8 +26,15 @@ pub async fn run(args: &RunArgs) -> ExitCode {
     let Some((role, alert)) = split.filter(|_| problems.is_empty()) else {
         return crate::context::usage("run", &problems);
     };
-    let (_, _, engine) = match local_engine("run", None, args.dry_run).await {
-        Ok(x) => x,
+    let engine = match crate::context::engine(
+        "run",
+        Profile::Run {
+            dry_run: args.dry_run,
+        },
+    )
+    .await
+    {
+        Ok(started) => started.engine,
         Err(code) => return code,
     };
     if engine.runbooks().lookup(role, alert).is_none() {

@@ -3,15 +3,12 @@
 //! the queue (transient failure, capacity wait, still running) is simply not deleted.
 
 use crate::args::ServeArgs;
-use selfheal_aws::wiring::{build_engine, WiringOptions};
-use selfheal_aws::{account_from_queue_url, AwsClients, Settings, SqsQueue};
-use selfheal_core::runbook::LoadOptions;
+use selfheal_aws::startup::{Profile, Started};
+use selfheal_aws::SqsQueue;
 use selfheal_service::chat::SystemClock;
-use selfheal_service::ports::{Clock, GlobalMode};
+use selfheal_service::ports::Clock;
 use selfheal_service::{Engine, InboundRecord};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 pub fn run(args: &ServeArgs) -> ExitCode {
@@ -30,13 +27,17 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: &ServeArgs) -> ExitCode {
-    let (settings, clients, engine) =
-        match local_engine("serve", account_from_queue_url(&args.queue_url), false).await {
-            Ok(x) => x,
-            Err(code) => return code,
-        };
-    let engine = engine.with_metrics(selfheal_service::metrics::sink_from_env("off"));
-    engine.warm_up().await;
+    let profile = Profile::Serve {
+        queue_url: args.queue_url.clone(),
+    };
+    let Started {
+        settings,
+        clients,
+        engine,
+    } = match crate::context::engine("serve", profile).await {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
     let queue = SqsQueue::new(clients.sqs.clone(), args.queue_url.clone());
     let budget = Duration::from_secs(u64::from(settings.function_budget_seconds));
     loop {
@@ -107,62 +108,5 @@ async fn process(
             }
         };
         println!("{} {} {}", m.message_id, r.outcome, disposition);
-    }
-}
-
-/// Settings, clients and the engine for a local command (`serve`, `run`), exactly as the Lambda
-/// wires them. Problems are printed as `selfheal CMD: …`; the error is the exit code.
-pub(crate) async fn local_engine(
-    cmd: &str,
-    account_id: Option<String>,
-    force_dry_run: bool,
-) -> Result<(Settings, AwsClients, Engine), ExitCode> {
-    let settings = crate::context::settings(cmd)?;
-    let path = settings
-        .runbooks
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runbooks/"));
-    let options = LoadOptions {
-        function_budget_seconds: u64::from(settings.function_budget_seconds),
-    };
-    let runbooks = match selfheal_service::runbook_files::load_runbooks(&path, &options) {
-        Ok((m, _)) => m,
-        Err(diags) => {
-            eprintln!(
-                "selfheal {cmd}: the runbooks at {} are not valid:",
-                path.display()
-            );
-            for d in diags {
-                eprintln!("{d}");
-            }
-            return Err(ExitCode::from(1));
-        }
-    };
-    let clients = AwsClients::from_env().await;
-    let chat = match selfheal_aws::slack::chat_sinks(&settings, &clients).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("selfheal {cmd}: chat configuration: {e}");
-            return Err(ExitCode::from(1));
-        }
-    };
-    let owner = format!("{cmd}/{}", std::process::id());
-    match build_engine(
-        &settings,
-        &clients,
-        Arc::new(runbooks),
-        WiringOptions {
-            unconfigured_mode: GlobalMode::Enforce,
-            account_id,
-            owner,
-            chat,
-            force_dry_run,
-        },
-    ) {
-        Ok(e) => Ok((settings, clients, e)),
-        Err(e) => {
-            eprintln!("selfheal {cmd}: {e}");
-            Err(ExitCode::from(1))
-        }
     }
 }
