@@ -5,6 +5,7 @@
 //! event, or CloudWatch's Lambda alarm-action payload (DESIGN §3).
 
 use aws_lambda_events::sqs::SqsBatchResponse;
+use selfheal_aws::sqs_queue::Disposition;
 use selfheal_service::{Engine, InboundRecord};
 
 include!(concat!(env!("OUT_DIR"), "/runbooks.rs"));
@@ -19,11 +20,13 @@ pub enum Reply {
     Direct(Result<(), String>),
 }
 
-/// A record to make visible again after `after` (`ChangeMessageVisibility`).
+/// A returned record to make visible again sooner ([`Disposition::ReturnAfter`]), applied by
+/// `main` with [`selfheal_aws::SqsQueue::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requeue {
+    pub message_id: String,
     pub receipt_handle: String,
-    pub after: std::time::Duration,
+    pub disposition: Disposition,
 }
 
 /// The time the engine may work until: the earlier of the invocation's deadline and
@@ -67,12 +70,18 @@ pub async fn handle(
     if is_sqs {
         let mut resp = SqsBatchResponse::default();
         let mut requeue = Vec::new();
-        for r in results.iter().filter(|r| r.retry) {
-            resp.add_failure(r.message_id.clone());
-            if let (Some(after), Some(handle)) = (r.retry_after, receipts.get(&r.message_id)) {
+        for r in &results {
+            let disposition = Disposition::of(r);
+            if disposition.returns() {
+                resp.add_failure(r.message_id.clone());
+            }
+            if let (Disposition::ReturnAfter(_), Some(handle)) =
+                (disposition, receipts.get(&r.message_id))
+            {
                 requeue.push(Requeue {
+                    message_id: r.message_id.clone(),
                     receipt_handle: handle.clone(),
-                    after,
+                    disposition,
                 });
             }
         }

@@ -38,10 +38,9 @@ async fn main() -> Result<(), Error> {
                 Reply::Batch(resp, requeue) => {
                     if let Some(queue) = queue {
                         for r in &requeue {
-                            let secs = i32::try_from(r.after.as_secs()).unwrap_or(43_200);
-                            if let Err(e) = queue.change_visibility(&r.receipt_handle, secs).await {
-                                tracing::warn!(error = %e, "could not shorten a capacity wait; the queue's visibility timeout applies");
-                            }
+                            queue
+                                .apply(&r.message_id, &r.receipt_handle, r.disposition)
+                                .await;
                         }
                     }
                     serde_json::to_value(resp).map_err(Error::from)

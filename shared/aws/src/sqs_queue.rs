@@ -1,7 +1,12 @@
-//! [`SqsQueue`]: receive, delete and re-time messages of the alert queue (`selfheal serve`).
+//! [`SqsQueue`]: receive, delete and re-time messages of the alert queue (`selfheal serve`), and
+//! [`Disposition`]: the one mapping from a processed record to what the queue does with it, used
+//! by `serve` ([`SqsQueue::apply`]) and by the Lambda (partial batch response plus
+//! `ChangeMessageVisibility` for capacity waits).
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use selfheal_service::ports::PortError;
+use selfheal_service::RecordResult;
+use std::time::Duration;
 
 use crate::error::port_error;
 
@@ -13,6 +18,39 @@ pub struct QueueMessage {
     pub body: String,
     /// `ApproximateReceiveCount` (1 on the first delivery; 1 when SQS did not say).
     pub receive_count: u32,
+}
+
+/// What becomes of one processed record in its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done (whatever the outcome): delete the message.
+    Delete,
+    /// Back to the queue; offered again when its visibility timeout ends.
+    Return,
+    /// Back to the queue, offered again after this long (`ChangeMessageVisibility`, capacity
+    /// waits) instead of the visibility timeout.
+    ReturnAfter(Duration),
+}
+
+impl Disposition {
+    /// The disposition of an engine result.
+    pub fn of(result: &RecordResult) -> Self {
+        match (result.retry, result.retry_after) {
+            (false, _) => Self::Delete,
+            (true, None) => Self::Return,
+            (true, Some(after)) => Self::ReturnAfter(after),
+        }
+    }
+
+    /// True when the message goes back to the queue (in a Lambda: a batch item failure).
+    pub fn returns(self) -> bool {
+        !matches!(self, Self::Delete)
+    }
+}
+
+/// `ChangeMessageVisibility` seconds for a wait (at most SQS's 12 hours).
+fn visibility_seconds(after: Duration) -> i32 {
+    i32::try_from(after.as_secs()).unwrap_or(43_200)
 }
 
 /// One SQS queue.
@@ -90,6 +128,37 @@ impl SqsQueue {
         Ok(())
     }
 
+    /// Applies `disposition` to one received message and names what was done: `deleted`,
+    /// `returned` (left for the queue, re-timed for a [`Disposition::ReturnAfter`]) or
+    /// `delete-failed`. Failures are logged, not returned: a message not deleted is seen again and
+    /// deduplicated; a wait not shortened lasts the queue's visibility timeout.
+    pub async fn apply(
+        &self,
+        message_id: &str,
+        receipt_handle: &str,
+        disposition: Disposition,
+    ) -> &'static str {
+        match disposition {
+            Disposition::Delete => match self.delete(receipt_handle).await {
+                Ok(()) => "deleted",
+                Err(e) => {
+                    tracing::warn!(message_id, error = %e, "delete failed; the message will be seen again and deduplicated");
+                    "delete-failed"
+                }
+            },
+            Disposition::Return => "returned",
+            Disposition::ReturnAfter(after) => {
+                if let Err(e) = self
+                    .change_visibility(receipt_handle, visibility_seconds(after))
+                    .await
+                {
+                    tracing::warn!(message_id, error = %e, "could not shorten the wait; the queue's visibility timeout applies");
+                }
+                "returned"
+            }
+        }
+    }
+
     /// Makes the message visible again after `seconds` (0 = now).
     pub async fn change_visibility(
         &self,
@@ -127,7 +196,38 @@ pub fn account_from_queue_url(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::account_from_queue_url;
+    use super::{account_from_queue_url, visibility_seconds, Disposition};
+    use selfheal_service::{Outcome, RecordResult};
+    use std::time::Duration;
+
+    fn result(retry: bool, retry_after: Option<Duration>) -> RecordResult {
+        RecordResult {
+            message_id: "m".into(),
+            outcome: Outcome::Healed,
+            retry,
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn dispositions() {
+        assert_eq!(Disposition::of(&result(false, None)), Disposition::Delete);
+        // A wait on a record that is done anyway does not bring it back.
+        assert_eq!(
+            Disposition::of(&result(false, Some(Duration::from_secs(5)))),
+            Disposition::Delete
+        );
+        assert_eq!(Disposition::of(&result(true, None)), Disposition::Return);
+        assert_eq!(
+            Disposition::of(&result(true, Some(Duration::from_secs(30)))),
+            Disposition::ReturnAfter(Duration::from_secs(30))
+        );
+        assert!(!Disposition::Delete.returns());
+        assert!(Disposition::Return.returns());
+        assert!(Disposition::ReturnAfter(Duration::ZERO).returns());
+        assert_eq!(visibility_seconds(Duration::from_secs(30)), 30);
+        assert_eq!(visibility_seconds(Duration::from_secs(u64::MAX)), 43_200);
+    }
 
     #[test]
     fn account_from_urls() {

@@ -1,10 +1,11 @@
 //! `selfheal serve --queue-url URL [--once]`: the Lambda's engine over ReceiveMessage and
 //! DeleteMessage, for local runs, demos and teams without Lambda. A record that must go back to
-//! the queue (transient failure, capacity wait, still running) is simply not deleted.
+//! the queue (transient failure, capacity wait, still running) is simply not deleted (a capacity
+//! wait is re-timed); [`SqsQueue::apply`] does it, as the Lambda's batch response does.
 
 use crate::args::ServeArgs;
+use selfheal_aws::sqs_queue::{Disposition, QueueMessage, SqsQueue};
 use selfheal_aws::startup::{Profile, Started};
-use selfheal_aws::SqsQueue;
 use selfheal_service::chat::SystemClock;
 use selfheal_service::ports::Clock;
 use selfheal_service::{Engine, InboundRecord};
@@ -65,12 +66,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     }
 }
 
-async fn process(
-    engine: &Engine,
-    queue: &SqsQueue,
-    messages: Vec<selfheal_aws::QueueMessage>,
-    budget: Duration,
-) {
+async fn process(engine: &Engine, queue: &SqsQueue, messages: Vec<QueueMessage>, budget: Duration) {
     if messages.is_empty() {
         // Nothing arrived: still end approval requests nobody answered (a batch does it first).
         let ended = engine.finish_expired_approvals().await;
@@ -90,23 +86,9 @@ async fn process(
     let deadline = SystemClock.now_ms() + i64::try_from(budget.as_millis()).unwrap_or(840_000);
     let results = engine.process_batch(records, deadline).await;
     for (m, r) in messages.iter().zip(results) {
-        let disposition = if r.retry {
-            if let Some(after) = r.retry_after {
-                let secs = i32::try_from(after.as_secs()).unwrap_or(43_200);
-                if let Err(e) = queue.change_visibility(&m.receipt_handle, secs).await {
-                    tracing::warn!(message_id = %m.message_id, error = %e, "could not shorten the wait; the queue's visibility timeout applies");
-                }
-            }
-            "returned"
-        } else {
-            match queue.delete(&m.receipt_handle).await {
-                Ok(()) => "deleted",
-                Err(e) => {
-                    tracing::warn!(message_id = %m.message_id, error = %e, "delete failed; the message will be seen again and deduplicated");
-                    "delete-failed"
-                }
-            }
-        };
+        let disposition = queue
+            .apply(&m.message_id, &m.receipt_handle, Disposition::of(&r))
+            .await;
         println!("{} {} {}", m.message_id, r.outcome, disposition);
     }
 }
