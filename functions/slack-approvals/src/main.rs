@@ -2,7 +2,6 @@
 //! are built once here; each request calls [`slack_approvals::handle`].
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use selfheal_aws::slack::{http_client, read_secure_param, Secret};
@@ -23,10 +22,7 @@ async fn secret(clients: &AwsClients, source: &SecretSource) -> Result<Secret, S
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    selfheal_service::chat::SystemClock::now()
 }
 
 #[tokio::main]

@@ -5,7 +5,6 @@
 //! chart renderer.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use selfheal_aws::report::{
@@ -33,10 +32,7 @@ fn init_tracing() {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    selfheal_service::chat::SystemClock::now()
 }
 
 #[tokio::main]

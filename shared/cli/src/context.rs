@@ -4,7 +4,6 @@
 use selfheal_aws::startup::{engine_from_env, Profile, Started, StartupError};
 use selfheal_aws::{AwsClients, DynamoStateStore, Settings, SettingsError};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The `SELFHEAL_*` settings with every problem printed together; the error is exit code 1.
 pub fn settings(cmd: &str) -> Result<Settings, ExitCode> {
@@ -50,10 +49,7 @@ pub async fn store(cmd: &str) -> Result<(Settings, AwsClients, DynamoStateStore)
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    selfheal_service::chat::SystemClock::now()
 }
 
 /// Who is running the command: `--by`, else `$SELFHEAL_USER`, `$USER`, `$LOGNAME`.
@@ -97,4 +93,16 @@ pub fn print_json(v: &serde_json::Value) -> ExitCode {
         }
         Err(e) => failed("output", "cannot render JSON", &e),
     }
+}
+
+/// The function budget used for validation warnings (`SELFHEAL_FUNCTION_BUDGET_SECONDS`).
+pub(crate) fn load_options() -> selfheal_core::runbook::LoadOptions {
+    let mut o = selfheal_core::runbook::LoadOptions::default();
+    if let Some(n) = std::env::var("SELFHEAL_FUNCTION_BUDGET_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        o.function_budget_seconds = n;
+    }
+    o
 }

@@ -39,18 +39,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The function budget used for validation warnings (`SELFHEAL_FUNCTION_BUDGET_SECONDS`).
-pub(crate) fn load_options() -> selfheal_core::runbook::LoadOptions {
-    let mut o = selfheal_core::runbook::LoadOptions::default();
-    if let Some(n) = std::env::var("SELFHEAL_FUNCTION_BUDGET_SECONDS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        o.function_budget_seconds = n;
-    }
-    o
-}
-
 /// Runs an async command on a fresh multi-thread runtime.
 fn run_async(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()

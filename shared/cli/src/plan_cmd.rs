@@ -7,7 +7,7 @@ use selfheal_service::runbook_files::load_runbooks;
 use std::process::ExitCode;
 
 pub fn run(args: &PlanArgs) -> ExitCode {
-    let map = match load_runbooks(&args.runbooks, &crate::load_options()) {
+    let map = match load_runbooks(&args.runbooks, &crate::context::load_options()) {
         Ok((map, _warnings)) => map,
         Err(diags) => {
             eprintln!("selfheal plan: the runbooks are not valid:");

@@ -12,7 +12,6 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use selfheal_aws::report::report_from_env;
 use selfheal_core::report::{render, Format, WindowEnd};
@@ -57,10 +56,7 @@ pub struct ReportArgs {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    selfheal_service::chat::SystemClock::now()
 }
 
 /// Runs `selfheal report`.

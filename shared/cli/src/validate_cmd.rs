@@ -6,7 +6,7 @@ use selfheal_service::runbook_files::load_runbooks;
 use std::process::ExitCode;
 
 pub fn run(args: &ValidateArgs) -> ExitCode {
-    match load_runbooks(&args.path, &crate::load_options()) {
+    match load_runbooks(&args.path, &crate::context::load_options()) {
         Ok((map, warnings)) => {
             for w in &warnings {
                 eprintln!("{w}");

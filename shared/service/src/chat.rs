@@ -49,15 +49,23 @@ impl Escalator for LogChat {
     }
 }
 
-/// The wall clock, for the binaries only (the engine takes time from the `Clock` port).
+/// The wall clock, for the binaries only (the engine takes time from the `Clock` port). The one
+/// place the system time is read: binaries call [`SystemClock::now`] instead of their own copy.
 pub struct SystemClock;
+
+impl SystemClock {
+    /// Milliseconds since the Unix epoch now (0 before 1970, `i64::MAX` past year 292 million).
+    pub fn now() -> EpochMillis {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
 
 #[async_trait]
 impl Clock for SystemClock {
     fn now_ms(&self) -> EpochMillis {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        SystemClock::now()
     }
     async fn sleep(&self, d: Duration) {
         tokio::time::sleep(d).await;

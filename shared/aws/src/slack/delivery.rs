@@ -173,9 +173,7 @@ pub fn emf_line(sink: &str, timestamp_ms: u128) -> String {
 }
 
 fn now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
+    u128::try_from(selfheal_service::chat::SystemClock::now()).unwrap_or(0)
 }
 
 /// One POST of `body` to `url` (a secret for webhooks), with an optional bearer `token`, retried
