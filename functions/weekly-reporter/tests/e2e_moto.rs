@@ -93,26 +93,10 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Epoch ms → `YYYY-MM-DD` (UTC), the civil-from-days algorithm, without a date crate.
-fn utc_day(ms: i64) -> String {
-    let days = ms.div_euclid(DAY);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 fn record(key: &str, outcome: &str, instance: &str, at: i64, n: usize) -> HistoryRecord {
     let (role, alert) = key.split_once(':').expect("ROLE:ALERT");
     HistoryRecord {
-        day: utc_day(at),
+        day: selfheal_core::calendar::day_string(at),
         sort: format!("{key}#{n}"),
         identity: format!("id-{key}-{n}"),
         key: Some(key.into()),

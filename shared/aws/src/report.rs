@@ -81,23 +81,15 @@ pub async fn report_from_env(
     generate(&sources, &settings, window, None).await
 }
 
-/// Reads the webhook URL from an SSM SecureString (once, at init).
+/// Reads the webhook URL from an SSM SecureString (once, at init): the engine's
+/// [`crate::slack::read_secure_param`], then a check that it is an http(s) URL.
 pub async fn read_webhook_param(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Secret, String> {
-    let out = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "ssm:GetParameter {name} failed: {}",
-                aws_sdk_ssm::error::DisplayErrorContext(&e)
-            )
-        })?;
-    out.parameter()
-        .and_then(|p| p.value())
-        .filter(|v| v.starts_with("https://") || v.starts_with("http://"))
-        .map(Secret::new)
-        .ok_or_else(|| format!("parameter {name} holds no http(s) URL (value not shown)"))
+    let secret = crate::slack::read_secure_param(ssm, name).await?;
+    if secret.expose().starts_with("https://") || secret.expose().starts_with("http://") {
+        Ok(secret)
+    } else {
+        Err(format!(
+            "parameter {name} holds no http(s) URL (value not shown)"
+        ))
+    }
 }
