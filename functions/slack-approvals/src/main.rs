@@ -1,18 +1,19 @@
 //! The slack-approvals Lambda (behind a function URL): settings, secrets, runbooks and clients
-//! are built once here; each request calls [`slack_approvals::handle`].
+//! are built once here; each request calls [`selfheal_service::press::handle`].
 
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use selfheal_aws::approvals_store::{
+    DynamoApprovalStore, HttpResponder, SlackDirectory, SqsApprovalQueue,
+};
 use selfheal_aws::slack::{http_client, read_secure_param, Secret};
 use selfheal_aws::startup::{load_runbooks, DefaultRunbooks};
 use selfheal_aws::AwsClients;
 use selfheal_core::runbook::LoadOptions;
-use slack_approvals::adapters::{
-    DynamoApprovalStore, HttpResponder, SlackDirectory, SqsApprovalQueue,
-};
+use selfheal_service::press::{handle, Directory, HttpRequest, HttpResponse};
 use slack_approvals::settings::{FunctionSettings, SecretSource};
-use slack_approvals::{bundled_runbooks, handle, App, Directory, HttpRequest};
+use slack_approvals::{bundled_runbooks, App};
 
 async fn secret(clients: &AwsClients, source: &SecretSource) -> Result<Secret, String> {
     match source {
@@ -86,7 +87,7 @@ async fn main() -> Result<(), Error> {
                 Ok(req) => handle(app, &req, now_ms()).await,
                 Err(e) => {
                     tracing::warn!(reason = %e, "unreadable function URL event");
-                    slack_approvals::HttpResponse {
+                    HttpResponse {
                         status: 400,
                         body: serde_json::json!({"ok": false, "error": "malformed", "message": e}),
                     }

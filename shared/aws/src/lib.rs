@@ -13,6 +13,7 @@
 //! parameter values.
 
 pub mod alarms;
+pub mod approvals_store;
 pub mod config;
 pub mod dynamo_store;
 pub mod error;

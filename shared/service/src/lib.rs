@@ -15,6 +15,7 @@ pub mod machine;
 pub mod outcome;
 pub mod phase;
 pub mod ports;
+pub mod press;
 mod record;
 pub mod report;
 pub mod runbook_files;

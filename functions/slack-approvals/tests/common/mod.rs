@@ -14,9 +14,10 @@ use selfheal_core::approval::{
 };
 use selfheal_core::runbook::{load, LoadOptions, RunbookSource};
 use selfheal_core::RunbookMap;
+use selfheal_service::ports::PortError;
 use serde_json::{json, Value};
 use slack_approvals::{
-    App, ApprovalQueue, ApprovalStore, Directory, HttpRequest, Inserted, Responder,
+    App, ApprovalQueue, ApprovalStore, Directory, HttpRequest, Inserted, PressError, Responder,
 };
 
 pub const SECRET: &str = "test-signing-secret-never-logged";
@@ -54,9 +55,9 @@ impl MemStore {
     pub fn get(&self, identity: &str) -> Option<ApprovalRecord> {
         self.records.lock().expect("lock").get(identity).cloned()
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), PressError> {
         if self.fail.load(Ordering::SeqCst) {
-            Err("transient: DynamoDB is unreachable".to_owned())
+            Err(PortError::Transient("DynamoDB is unreachable".to_owned()).into())
         } else {
             Ok(())
         }
@@ -65,7 +66,7 @@ impl MemStore {
 
 #[async_trait]
 impl ApprovalStore for MemStore {
-    async fn insert(&self, record: &ApprovalRecord) -> Result<Inserted, String> {
+    async fn insert(&self, record: &ApprovalRecord) -> Result<Inserted, PressError> {
         self.check()?;
         let mut m = self.records.lock().expect("lock");
         match m.get(&record.identity) {
@@ -81,7 +82,7 @@ impl ApprovalStore for MemStore {
         identity: &str,
         press_id: &str,
         at_ms: EpochMillis,
-    ) -> Result<(), String> {
+    ) -> Result<(), PressError> {
         self.check()?;
         let mut m = self.records.lock().expect("lock");
         match m.get_mut(identity) {
@@ -89,10 +90,10 @@ impl ApprovalStore for MemStore {
                 r.queued_at_ms = Some(at_ms);
                 Ok(())
             }
-            _ => Err("conditional check failed".to_owned()),
+            _ => Err(PortError::Permanent("conditional check failed".to_owned()).into()),
         }
     }
-    async fn remove_unqueued(&self, identity: &str, press_id: &str) -> Result<(), String> {
+    async fn remove_unqueued(&self, identity: &str, press_id: &str) -> Result<(), PressError> {
         self.check()?;
         let mut m = self.records.lock().expect("lock");
         if m.get(identity)
@@ -102,7 +103,11 @@ impl ApprovalStore for MemStore {
         }
         Ok(())
     }
-    async fn take_over(&self, stale: &ApprovalRecord, now_ms: EpochMillis) -> Result<bool, String> {
+    async fn take_over(
+        &self,
+        stale: &ApprovalRecord,
+        now_ms: EpochMillis,
+    ) -> Result<bool, PressError> {
         self.check()?;
         let mut m = self.records.lock().expect("lock");
         match m.get_mut(&stale.identity) {
@@ -135,13 +140,13 @@ impl VecQueue {
 
 #[async_trait]
 impl ApprovalQueue for VecQueue {
-    async fn send(&self, body: &str) -> Result<(), String> {
+    async fn send(&self, body: &str) -> Result<(), PressError> {
         let delay = self.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay as u64)).await;
         }
         if self.fail.load(Ordering::SeqCst) {
-            return Err("transient: sqs:SendMessage throttled".to_owned());
+            return Err(PortError::Transient("sqs:SendMessage throttled".to_owned()).into());
         }
         self.sent.lock().expect("lock").push(body.to_owned());
         Ok(())
@@ -157,10 +162,12 @@ pub struct MapDirectory {
 
 #[async_trait]
 impl Directory for MapDirectory {
-    async fn members(&self, group: &str) -> Result<Vec<String>, String> {
+    async fn members(&self, group: &str) -> Result<Vec<String>, PressError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.fail.load(Ordering::SeqCst) {
-            return Err("usergroups.users.list answered 500".to_owned());
+            return Err(PressError::Slack(
+                "usergroups.users.list answered 500".to_owned(),
+            ));
         }
         Ok(self.groups.get(group).cloned().unwrap_or_default())
     }

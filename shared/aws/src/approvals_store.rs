@@ -1,4 +1,5 @@
-//! The real ports: DynamoDB approval records, the SQS alert queue, Slack's user-group API and
+//! The real ports of the Slack press handler (`selfheal_service::press`): DynamoDB approval
+//! records (the same table as the state store), the SQS alert queue, Slack's user-group API and
 //! replies to `response_url`. Errors name the operation, never a secret or a `response_url`.
 
 use std::collections::HashMap;
@@ -7,13 +8,16 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use selfheal_aws::error::port_error;
-use selfheal_aws::slack::Secret;
 use selfheal_core::approval::{is_group_id, record_pk, ApprovalRecord, EpochMillis, RECORD_SK};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use serde_json::Value;
 
-use crate::{ApprovalQueue, ApprovalStore, Directory, Inserted, Responder};
+use selfheal_service::press::{
+    ApprovalQueue, ApprovalStore, Directory, Inserted, PressError, Responder, SigningSecret,
+};
+
+use crate::error::port_error;
+use crate::slack::Secret;
 
 /// Each call to Slack (group lookup, `response_url`) gives up after this long, so the answer
 /// stays well within Slack's 3 seconds.
@@ -55,7 +59,7 @@ impl DynamoApprovalStore {
     }
 
     /// The stored record of `identity` (consistent read).
-    pub async fn get(&self, identity: &str) -> Result<Option<ApprovalRecord>, String> {
+    pub async fn get(&self, identity: &str) -> Result<Option<ApprovalRecord>, PressError> {
         let out = self
             .client
             .get_item()
@@ -64,21 +68,21 @@ impl DynamoApprovalStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| port_error("dynamodb:GetItem", &e).to_string())?;
+            .map_err(|e| port_error("dynamodb:GetItem", &e))?;
         match out.item {
             None => Ok(None),
             Some(item) => from_item(item)
                 .map(Some)
-                .map_err(|e| format!("the approval record cannot be read: {e}")),
+                .map_err(|e| PressError::UnreadableRecord(e.to_string())),
         }
     }
 }
 
 #[async_trait]
 impl ApprovalStore for DynamoApprovalStore {
-    async fn insert(&self, record: &ApprovalRecord) -> Result<Inserted, String> {
+    async fn insert(&self, record: &ApprovalRecord) -> Result<Inserted, PressError> {
         let mut item: Item =
-            to_item(record).map_err(|e| format!("the approval record cannot be written: {e}"))?;
+            to_item(record).map_err(|e| PressError::UnwritableRecord(e.to_string()))?;
         item.extend(Self::key(&record.identity));
         let put = self
             .client
@@ -97,12 +101,10 @@ impl ApprovalStore for DynamoApprovalStore {
                 match self.get(&record.identity).await? {
                     Some(existing) => Ok(Inserted::Exists(Box::new(existing))),
                     // Deleted in between (a failed send freed it): let the user press again.
-                    None => {
-                        Err("the approval record changed while it was read; press again".to_owned())
-                    }
+                    None => Err(PressError::RecordChanged),
                 }
             }
-            Err(e) => Err(port_error("dynamodb:PutItem", &e).to_string()),
+            Err(e) => Err(port_error("dynamodb:PutItem", &e).into()),
         }
     }
 
@@ -111,7 +113,7 @@ impl ApprovalStore for DynamoApprovalStore {
         identity: &str,
         press_id: &str,
         at_ms: EpochMillis,
-    ) -> Result<(), String> {
+    ) -> Result<(), PressError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -122,11 +124,11 @@ impl ApprovalStore for DynamoApprovalStore {
             .expression_attribute_values(":p", s(press_id))
             .send()
             .await
-            .map_err(|e| port_error("dynamodb:UpdateItem", &e).to_string())?;
+            .map_err(|e| port_error("dynamodb:UpdateItem", &e))?;
         Ok(())
     }
 
-    async fn remove_unqueued(&self, identity: &str, press_id: &str) -> Result<(), String> {
+    async fn remove_unqueued(&self, identity: &str, press_id: &str) -> Result<(), PressError> {
         let out = self
             .client
             .delete_item()
@@ -144,11 +146,15 @@ impl ApprovalStore for DynamoApprovalStore {
             {
                 Ok(())
             }
-            Err(e) => Err(port_error("dynamodb:DeleteItem", &e).to_string()),
+            Err(e) => Err(port_error("dynamodb:DeleteItem", &e).into()),
         }
     }
 
-    async fn take_over(&self, stale: &ApprovalRecord, now_ms: EpochMillis) -> Result<bool, String> {
+    async fn take_over(
+        &self,
+        stale: &ApprovalRecord,
+        now_ms: EpochMillis,
+    ) -> Result<bool, PressError> {
         let mut req = self
             .client
             .update_item()
@@ -175,7 +181,7 @@ impl ApprovalStore for DynamoApprovalStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(port_error("dynamodb:UpdateItem", &e).to_string()),
+            Err(e) => Err(port_error("dynamodb:UpdateItem", &e).into()),
         }
     }
 }
@@ -200,14 +206,14 @@ impl SqsApprovalQueue {
 impl ApprovalQueue for SqsApprovalQueue {
     /// Keeps the client's standard SDK retries (table in `selfheal_aws::config`): a second copy
     /// of one approval, sent after a lost answer, is a `duplicate` for the engine.
-    async fn send(&self, body: &str) -> Result<(), String> {
+    async fn send(&self, body: &str) -> Result<(), PressError> {
         self.client
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
             .send()
             .await
-            .map_err(|e| port_error("sqs:SendMessage", &e).to_string())?;
+            .map_err(|e| port_error("sqs:SendMessage", &e))?;
         Ok(())
     }
 }
@@ -240,12 +246,12 @@ impl SlackDirectory {
 
 #[async_trait]
 impl Directory for SlackDirectory {
-    async fn members(&self, group: &str) -> Result<Vec<String>, String> {
+    async fn members(&self, group: &str) -> Result<Vec<String>, PressError> {
         if let Some(m) = self.cached(group) {
             return Ok(m);
         }
         if !is_group_id(group) {
-            return Err(format!("{group:?} is not a Slack user-group id"));
+            return Err(PressError::NotAGroup(group.to_owned()));
         }
         // A group id is upper-case letters and digits: nothing to escape in the query.
         let resp = self
@@ -258,18 +264,23 @@ impl Directory for SlackDirectory {
             .timeout(SLACK_CALL_TIMEOUT)
             .send()
             .await
-            .map_err(|e| format!("usergroups.users.list failed: {}", e.without_url()))?;
+            .map_err(|e| {
+                PressError::Slack(format!("usergroups.users.list failed: {}", e.without_url()))
+            })?;
         let status = resp.status();
-        let body: Value = resp
-            .json()
-            .await
-            .map_err(|_| format!("usergroups.users.list answered {status} with no JSON"))?;
+        let body: Value = resp.json().await.map_err(|_| {
+            PressError::Slack(format!(
+                "usergroups.users.list answered {status} with no JSON"
+            ))
+        })?;
         if body.get("ok").and_then(Value::as_bool) != Some(true) {
             let err = body
                 .get("error")
                 .and_then(Value::as_str)
                 .unwrap_or("unknown");
-            return Err(format!("usergroups.users.list answered {status}: {err}"));
+            return Err(PressError::Slack(format!(
+                "usergroups.users.list answered {status}: {err}"
+            )));
         }
         let members: Vec<String> = body
             .get("users")
@@ -323,5 +334,12 @@ impl Responder for HttpResponder {
             Ok(r) => tracing::warn!(status = %r.status(), "posting to response_url was refused"),
             Err(e) => tracing::warn!(error = %e.without_url(), "posting to response_url failed"),
         }
+    }
+}
+
+/// The handler reads the signing secret through this; the value stays redacted everywhere else.
+impl SigningSecret for Secret {
+    fn signing_key(&self) -> &[u8] {
+        self.expose().as_bytes()
     }
 }
