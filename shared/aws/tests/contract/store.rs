@@ -844,7 +844,7 @@ impl StoreWorld for DynamoWorld {
         self.store.needs_review().await.expect("needs_review")
     }
     async fn put_approval(&self, r: ApprovalRecord) {
-        // As slack-approvals writes it (functions/slack-approvals/src/adapters.rs).
+        // As slack-approvals writes it (shared/aws/src/approvals_store.rs).
         let mut item: HashMap<String, AttributeValue> =
             serde_dynamo::aws_sdk_dynamodb_1::to_item(&r).expect("storable");
         item.insert(
