@@ -326,4 +326,34 @@ mod tests {
         );
         assert_eq!(load(&[]).expect("valid").report_url(&key, None), None);
     }
+
+    /// Every `SELFHEAL_REPORT_*` variable this loader reads is in the README's settings (by its
+    /// full name, or by its suffix in the thresholds row), so none is undocumented.
+    #[test]
+    fn every_report_setting_is_in_the_readme() {
+        let readme = include_str!("../../../../README.md");
+        let source = include_str!("settings.rs");
+        let mut names: Vec<&str> = source
+            .match_indices("\"SELFHEAL_REPORT_")
+            .map(|(i, _)| {
+                let rest = &source[i + 1..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .filter(|n| n.len() > "SELFHEAL_REPORT_".len())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        assert!(names.len() >= 20, "{names:?}");
+        let missing: Vec<&&str> = names
+            .iter()
+            .filter(|n| {
+                let suffix = &n["SELFHEAL_REPORT_".len()..];
+                !readme.contains(&format!("`{n}`")) && !readme.contains(&format!("`{suffix}`"))
+            })
+            .collect();
+        assert!(missing.is_empty(), "not in the README: {missing:?}");
+    }
 }
