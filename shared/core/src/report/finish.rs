@@ -79,10 +79,9 @@ impl ReportBuilder {
                         .at_least(t.repeat_instance_heals.max(1))
                         .into_iter()
                         .map(|c| {
-                            let n = c.at_least();
-                            (healed_at(&c.item), c.item, n)
+                            let (alerts, healed) = (c.at_least(), healed_at(&c.item));
+                            (c.item, alerts, healed)
                         })
-                        .map(|(h, i, n)| (i, n, h))
                         .collect(),
                     role_instances: a
                         .role

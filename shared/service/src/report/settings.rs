@@ -119,60 +119,65 @@ impl ReportSettings {
             0,
         ))
         .unwrap_or(DEFAULT_MINUTES_PER_PAGE);
-        let d = Thresholds::default();
+        // Each threshold: its variable and the smallest value that makes sense (`t` holds the
+        // defaults, kept when a variable is unset or wrong).
         let t = &mut s.thresholds;
-        t.frequent_alerts = whole("SELFHEAL_REPORT_FREQUENT_ALERTS", d.frequent_alerts, 1);
-        t.promote_min_approved = whole(
-            "SELFHEAL_REPORT_PROMOTE_MIN_APPROVED",
-            d.promote_min_approved,
-            0,
-        );
-        t.promote_min_dry_runs = whole(
-            "SELFHEAL_REPORT_PROMOTE_MIN_DRY_RUNS",
-            d.promote_min_dry_runs,
-            0,
-        );
-        t.fleet_min_instances = whole(
-            "SELFHEAL_REPORT_FLEET_MIN_INSTANCES",
-            d.fleet_min_instances,
-            2,
-        );
-        t.recurring_min_days = whole(
-            "SELFHEAL_REPORT_RECURRING_MIN_DAYS",
-            d.recurring_min_days,
-            1,
-        );
-        t.route_min_unresolved = whole(
-            "SELFHEAL_REPORT_ROUTE_MIN_UNRESOLVED",
-            d.route_min_unresolved,
-            1,
-        );
-        t.min_rate_sample = whole("SELFHEAL_REPORT_MIN_RATE_SAMPLE", d.min_rate_sample, 1);
-        t.downgrade_min_healed = whole(
-            "SELFHEAL_REPORT_DOWNGRADE_MIN_HEALED",
-            d.downgrade_min_healed,
-            1,
-        );
-        t.fix_runbook_min_runs = whole(
-            "SELFHEAL_REPORT_FIX_RUNBOOK_MIN_RUNS",
-            d.fix_runbook_min_runs,
-            1,
-        );
-        t.repeat_instance_heals = whole(
-            "SELFHEAL_REPORT_REPEAT_INSTANCE_HEALS",
-            d.repeat_instance_heals,
-            1,
-        );
-        t.flapping_transitions = whole(
-            "SELFHEAL_REPORT_FLAPPING_TRANSITIONS",
-            d.flapping_transitions,
-            1,
-        );
-        t.cloudwatch_only_min_alarms = whole(
-            "SELFHEAL_REPORT_CLOUDWATCH_ONLY_MIN_ALARMS",
-            d.cloudwatch_only_min_alarms,
-            1,
-        );
+        for (slot, name, min) in [
+            (&mut t.frequent_alerts, "SELFHEAL_REPORT_FREQUENT_ALERTS", 1),
+            (
+                &mut t.promote_min_approved,
+                "SELFHEAL_REPORT_PROMOTE_MIN_APPROVED",
+                0,
+            ),
+            (
+                &mut t.promote_min_dry_runs,
+                "SELFHEAL_REPORT_PROMOTE_MIN_DRY_RUNS",
+                0,
+            ),
+            (
+                &mut t.fleet_min_instances,
+                "SELFHEAL_REPORT_FLEET_MIN_INSTANCES",
+                2,
+            ),
+            (
+                &mut t.recurring_min_days,
+                "SELFHEAL_REPORT_RECURRING_MIN_DAYS",
+                1,
+            ),
+            (
+                &mut t.route_min_unresolved,
+                "SELFHEAL_REPORT_ROUTE_MIN_UNRESOLVED",
+                1,
+            ),
+            (&mut t.min_rate_sample, "SELFHEAL_REPORT_MIN_RATE_SAMPLE", 1),
+            (
+                &mut t.downgrade_min_healed,
+                "SELFHEAL_REPORT_DOWNGRADE_MIN_HEALED",
+                1,
+            ),
+            (
+                &mut t.fix_runbook_min_runs,
+                "SELFHEAL_REPORT_FIX_RUNBOOK_MIN_RUNS",
+                1,
+            ),
+            (
+                &mut t.repeat_instance_heals,
+                "SELFHEAL_REPORT_REPEAT_INSTANCE_HEALS",
+                1,
+            ),
+            (
+                &mut t.flapping_transitions,
+                "SELFHEAL_REPORT_FLAPPING_TRANSITIONS",
+                1,
+            ),
+            (
+                &mut t.cloudwatch_only_min_alarms,
+                "SELFHEAL_REPORT_CLOUDWATCH_ONLY_MIN_ALARMS",
+                1,
+            ),
+        ] {
+            *slot = whole(name, *slot, min);
+        }
         let success = whole("SELFHEAL_REPORT_DOWNGRADE_MIN_SUCCESS_PCT", 95, 0);
         let failure = whole("SELFHEAL_REPORT_FIX_RUNBOOK_FAILURE_PCT", 30, 0);
         for (name, v) in [

@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 
 use super::svg::{render_heatmap_svg, render_keys_svg, render_svg, SvgOptions};
 use super::{
-    alarm_history_note, change_text, group_label, groups_line, heal_split, human_duration,
-    owner_mode, percent, period_title, sanitize, sparkline, success_text,
+    alarm_history_note, change_text, compared_label, group_label, groups_line, heal_split,
+    human_duration, owner_mode, percent, period_title, sanitize, sparkline, success_text,
 };
 use crate::report::model::{KeyReport, Report, OUTCOME_GROUPS};
 
@@ -203,11 +203,7 @@ pub fn render_html(r: &Report) -> String {
         e(&period_title(r)),
         e(&r.generated_at)
     );
-    let compared = if r.partial_day.is_some() {
-        "the same span of last period"
-    } else {
-        "last period"
-    };
+    let compared = compared_label(r);
     let _ = writeln!(
         s,
         "<div class=\"headline\"><strong>{}</strong> alerts ({} vs {compared}) · <strong>{}</strong> healed with no person · <strong>{}</strong> needed a person · <strong>{}</strong> off hours</div>",

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    alarm_history_note, change_text, group_label, groups_line, heal_split, owner_mode, percent,
-    period_title, sanitize, sparkline, success_text,
+    alarm_history_note, change_text, compared_figure, group_label, groups_line, heal_split,
+    owner_mode, percent, period_title, sanitize, sparkline, success_text,
 };
 use crate::report::model::{Report, OUTCOME_GROUPS};
 
@@ -73,15 +73,10 @@ pub fn render_markdown(r: &Report) -> String {
     let _ = writeln!(s, "|---|---:|---|");
     let _ = writeln!(
         s,
-        "| alerts | {} | {} vs {}{}; selfheal {}, CloudWatch only {} |",
+        "| alerts | {} | {} vs {}; selfheal {}, CloudWatch only {} |",
         t.alerts,
         e(&change_text(&t.change)),
-        t.compared_with,
-        if r.partial_day.is_some() {
-            " in the same span of last period"
-        } else {
-            " last period"
-        },
+        compared_figure(r, t.compared_with),
         t.via_selfheal,
         t.cloudwatch_only
     );

@@ -119,6 +119,24 @@ pub fn period_title(r: &Report) -> String {
     )
 }
 
+/// What `change` compares with: `last period`, or `the same span of last period` while today
+/// is partial.
+pub fn compared_label(r: &Report) -> &'static str {
+    if r.partial_day.is_some() {
+        "the same span of last period"
+    } else {
+        "last period"
+    }
+}
+
+/// `71 last period`, `42 in the same span of last period`: the figure `change` compares with.
+pub fn compared_figure(r: &Report, n: u64) -> String {
+    match r.partial_day {
+        Some(_) => format!("{n} in {}", compared_label(r)),
+        None => format!("{n} {}", compared_label(r)),
+    }
+}
+
 /// One line when CloudWatch alarm history was not read (shown at the top), else `None`.
 pub fn alarm_history_note(r: &Report) -> Option<String> {
     if r.alarm_history.is_read() {

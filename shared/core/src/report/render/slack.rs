@@ -11,8 +11,8 @@
 use serde_json::{json, Value};
 
 use super::{
-    alarm_history_note, change_text, groups_line, owner_mode, percent, period_title, sanitize,
-    sparkline, success_text,
+    alarm_history_note, change_text, compared_label, groups_line, owner_mode, percent,
+    period_title, sanitize, sparkline, success_text,
 };
 use crate::report::model::Report;
 
@@ -132,11 +132,7 @@ pub fn render_slack(r: &Report) -> Value {
         blocks.push(section(&text));
     }
 
-    let compared = if r.partial_day.is_some() {
-        "the same span of last period"
-    } else {
-        "last period"
-    };
+    let compared = compared_label(r);
     blocks.push(json!({"type": "section", "fields": [
         field(&format!("*Alerts*\n{} ({} vs {compared})", t.alerts, escape_slack(&change_text(&t.change)))),
         field(&format!("*Pages avoided*\n{} healed with no person · ≈ {} on-call minutes", t.human_pages_avoided, t.on_call_minutes_saved)),

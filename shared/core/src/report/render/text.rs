@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    alarm_history_note, change_text, groups_line, heal_split, owner_mode, percent, sanitize,
-    sparkline, success_text,
+    alarm_history_note, change_text, compared_figure, groups_line, heal_split, owner_mode, percent,
+    sanitize, sparkline, success_text,
 };
 use crate::report::model::{KeyReport, Report};
 
@@ -68,11 +68,7 @@ pub fn render_text(r: &Report) -> String {
         "  alerts                  {:>6}   {} vs {} (selfheal {}, CloudWatch only {})",
         t.alerts,
         change_text(&t.change),
-        if r.partial_day.is_some() {
-            format!("{} in the same span of last period", t.compared_with)
-        } else {
-            format!("{} last period", t.compared_with)
-        },
+        compared_figure(r, t.compared_with),
         t.via_selfheal,
         t.cloudwatch_only
     );
