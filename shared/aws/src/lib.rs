@@ -20,6 +20,8 @@ pub mod error;
 pub mod local;
 pub mod mode;
 pub mod report;
+pub mod retry;
+pub mod settings;
 pub mod slack;
 pub mod sns_escalator;
 pub mod sqs_queue;

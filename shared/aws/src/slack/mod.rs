@@ -13,6 +13,8 @@
 pub mod blocks;
 pub mod bot;
 pub mod delivery;
+pub mod directory;
+pub mod replies;
 pub mod sanitize;
 pub mod webhook;
 

@@ -1,0 +1,1 @@
+//! Every `SELFHEAL_*` setting, read in one place (placeholder; filled in by the settings work).

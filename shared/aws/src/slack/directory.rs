@@ -1,0 +1,1 @@
+//! The Slack user-group directory (placeholder; filled in by the Slack work).
