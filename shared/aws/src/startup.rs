@@ -8,6 +8,7 @@
 //! `selfheal_aws::wiring::build_engine`), and [`warm_connections`] opens the connections the
 //! first alert will need.
 
+use crate::settings::process::{MetricsChoice, ProcessSettings};
 use crate::{
     AwsClients, ChatbotSink, CloudWatchAlarms, DynamoStateStore, ParameterMode, Settings,
     SettingsError, SnsEscalator, SsmExecutor, TaggingRoles,
@@ -87,14 +88,16 @@ struct ProfileDifferences {
     /// Mode default, account, claim owner, at-most-dry-run (chat is filled in later).
     wiring: WiringOptions,
     /// The `SELFHEAL_METRICS` default (`None`: no metrics sink, whatever the variable says).
-    metrics_default: Option<&'static str>,
+    metrics_default: Option<MetricsChoice>,
     /// Open the DynamoDB, tagging and CloudWatch connections in the background at start.
     warm_connections: bool,
     /// Read the kill switch (and warm the engine) before the first record.
     warm_up: bool,
 }
 
-fn differences(profile: Profile, chat: Vec<Arc<dyn Chat>>) -> ProfileDifferences {
+fn differences(profile: Profile, process: &ProcessSettings) -> ProfileDifferences {
+    let chat = Vec::new();
+    let process = process.clone();
     match profile {
         Profile::Lambda { bundled } => ProfileDifferences {
             default_runbooks: DefaultRunbooks::Bundled(bundled),
@@ -107,8 +110,9 @@ fn differences(profile: Profile, chat: Vec<Arc<dyn Chat>>) -> ProfileDifferences
                 ),
                 chat,
                 force_dry_run: false,
+                process,
             },
-            metrics_default: Some("stdout"),
+            metrics_default: Some(MetricsChoice::Stdout),
             warm_connections: true,
             warm_up: true,
         },
@@ -120,8 +124,9 @@ fn differences(profile: Profile, chat: Vec<Arc<dyn Chat>>) -> ProfileDifferences
                 owner: format!("serve/{}", std::process::id()),
                 chat,
                 force_dry_run: false,
+                process,
             },
-            metrics_default: Some("off"),
+            metrics_default: Some(MetricsChoice::Off),
             warm_connections: false,
             warm_up: true,
         },
@@ -133,6 +138,7 @@ fn differences(profile: Profile, chat: Vec<Arc<dyn Chat>>) -> ProfileDifferences
                 owner: format!("run/{}", std::process::id()),
                 chat,
                 force_dry_run: dry_run,
+                process,
             },
             metrics_default: None,
             warm_connections: false,
@@ -157,13 +163,14 @@ fn differences(profile: Profile, chat: Vec<Arc<dyn Chat>>) -> ProfileDifferences
 /// | warm connections in the background | yes | no | no |
 /// | engine warm-up (kill switch) | yes | yes | no |
 pub async fn engine_from_env(profile: Profile) -> Result<Started, StartupError> {
-    let settings = Settings::from_env(true).map_err(StartupError::Settings)?;
+    let (settings, process) =
+        settings_from_lookup(crate::settings::env).map_err(StartupError::Settings)?;
     let options = LoadOptions {
         function_budget_seconds: u64::from(settings.function_budget_seconds),
     };
     // The chat sinks need the clients, which come after the runbooks: the profile's wiring is
     // completed once they exist.
-    let mut d = differences(profile, Vec::new());
+    let mut d = differences(profile, &process);
     let runbooks = load_runbooks(settings.runbooks.as_deref(), &d.default_runbooks, &options)?;
     let clients = AwsClients::from_env().await;
     d.wiring.chat = crate::slack::chat_sinks(&settings, &clients)
@@ -172,15 +179,15 @@ pub async fn engine_from_env(profile: Profile) -> Result<Started, StartupError> 
     let mut engine = build_engine(&settings, &clients, Arc::new(runbooks), d.wiring)
         .map_err(StartupError::Engine)?;
     if let Some(default) = d.metrics_default {
-        engine = engine.with_metrics(selfheal_service::metrics::sink_from_env(default));
+        engine = engine.with_metrics(selfheal_service::metrics::sink(process.metrics_or(default)));
     }
     if d.warm_connections {
         // The kill switch is read before the first alert; the other services' connections open
         // in the background, so start-up is not held up by them and the first alert rarely
         // waits for one.
         let (warm_settings, warm_clients) = (settings.clone(), clients.clone());
+        let account = process.account_id.clone();
         tokio::spawn(async move {
-            let account = std::env::var("SELFHEAL_ACCOUNT_ID").ok();
             warm_connections(&warm_settings, &warm_clients, account.as_deref()).await;
         });
     }
@@ -192,6 +199,25 @@ pub async fn engine_from_env(profile: Profile) -> Result<Started, StartupError> 
         clients,
         engine,
     })
+}
+
+/// The engine's settings and the process's ([`ProcessSettings`]) through `lookup`, with the
+/// problems of both in one [`SettingsError`] (`SELFHEAL_TABLE` required).
+pub fn settings_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(Settings, ProcessSettings), SettingsError> {
+    let (process, process_problems) = ProcessSettings::from_lookup(&lookup);
+    let mut problems = crate::settings::Problems::default();
+    let settings = Settings::from_lookup(true, &lookup)
+        .map_err(|e| problems.extend(e.problems))
+        .ok();
+    problems.extend(process_problems);
+    match settings {
+        Some(settings) if problems.is_empty() => Ok((settings, process)),
+        _ => Err(SettingsError {
+            problems: problems.into_vec(),
+        }),
+    }
 }
 
 /// The runbooks at `path` (`SELFHEAL_RUNBOOKS`), else `default`. Also used by the
@@ -232,6 +258,8 @@ pub struct WiringOptions {
     /// Never more than dry-run, whatever the mode parameter says (`selfheal run --dry-run`);
     /// `off` still wins.
     pub force_dry_run: bool,
+    /// The process's settings: the account when `account_id` is `None`, the claim lease.
+    pub process: ProcessSettings,
 }
 
 /// A mode source that answers at most `dry-run`.
@@ -258,11 +286,9 @@ pub fn build_engine(
         "SELFHEAL_TABLE is not set: without a state table nothing may run".to_owned()
     })?;
     let region = clients.region().unwrap_or_else(|| "us-east-1".to_owned());
-    let account = options.account_id.or_else(|| {
-        std::env::var("SELFHEAL_ACCOUNT_ID")
-            .ok()
-            .filter(|s| !s.is_empty())
-    });
+    let account = options
+        .account_id
+        .or_else(|| options.process.account_id.clone());
     let mut chat = options.chat;
     if let Some(topic) = &settings.chat_topic_arn {
         chat.push(Arc::new(ChatbotSink::new(
@@ -306,7 +332,7 @@ pub fn build_engine(
     };
     let engine_settings = EngineSettings {
         max_per_hour: settings.max_per_hour,
-        claim_lease: claim_lease(budget),
+        claim_lease: options.process.claim_lease(budget),
         history_ttl_days: i64::from(settings.history_ttl_days),
         owner: options.owner,
         capacity_retry: Duration::from_secs(u64::from(settings.capacity_retry_seconds)),
@@ -315,16 +341,6 @@ pub fn build_engine(
         ..EngineSettings::default()
     };
     Ok(Engine::new(ports, runbooks, engine_settings))
-}
-
-/// How long a claim and its lease are owned: `SELFHEAL_CLAIM_LEASE_SECONDS`, default the function
-/// budget plus a minute (a crashed owner's claim is taken over after that).
-fn claim_lease(budget: Duration) -> Duration {
-    std::env::var("SELFHEAL_CLAIM_LEASE_SECONDS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map_or(budget + Duration::from_secs(60), Duration::from_secs)
 }
 
 /// Opens the connections the first alert will need (DynamoDB, Resource Groups Tagging,

@@ -57,13 +57,33 @@ impl MetricsSink for NoMetrics {
     }
 }
 
-/// The sink named by `SELFHEAL_METRICS` (`stdout`, `stderr`, `off`), else `default`.
-pub fn sink_from_env(default: &str) -> Arc<dyn MetricsSink> {
-    let choice = std::env::var("SELFHEAL_METRICS").unwrap_or_else(|_| default.to_owned());
-    match choice.trim() {
-        "stdout" => Arc::new(StdoutMetrics),
-        "stderr" => Arc::new(StderrMetrics),
-        _ => Arc::new(NoMetrics),
+/// Where metric lines go: `stdout`, `stderr` or `off` (the setting `SELFHEAL_METRICS`, read by
+/// `selfheal_aws::settings::process`; this crate never reads the environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsChoice {
+    Stdout,
+    Stderr,
+    Off,
+}
+
+impl std::str::FromStr for MetricsChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "stdout" => Ok(Self::Stdout),
+            "stderr" => Ok(Self::Stderr),
+            "off" => Ok(Self::Off),
+            other => Err(format!("{other:?} is not stdout, stderr or off")),
+        }
+    }
+}
+
+/// The sink for `choice`.
+pub fn sink(choice: MetricsChoice) -> Arc<dyn MetricsSink> {
+    match choice {
+        MetricsChoice::Stdout => Arc::new(StdoutMetrics),
+        MetricsChoice::Stderr => Arc::new(StderrMetrics),
+        MetricsChoice::Off => Arc::new(NoMetrics),
     }
 }
 
