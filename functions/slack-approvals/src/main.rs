@@ -1,17 +1,17 @@
 //! The slack-approvals Lambda (behind a function URL): settings, secrets, runbooks and clients
-//! are built once here; each request calls [`selfheal_service::press::handle`].
+//! are built once here; each request calls [`selfheal_service::press::handle`] and answers with
+//! its reply rendered for Slack (`selfheal_aws::slack::replies`).
 
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use selfheal_aws::approvals_store::{
-    DynamoApprovalStore, HttpResponder, SlackDirectory, SqsApprovalQueue,
-};
-use selfheal_aws::slack::{http_client, read_secure_param, Secret};
+use selfheal_aws::approvals_store::{DynamoApprovalStore, SqsApprovalQueue};
+use selfheal_aws::slack::replies::{answer_press, SlackAnswer};
+use selfheal_aws::slack::{http_client, read_secure_param, HttpResponder, Secret, SlackDirectory};
 use selfheal_aws::startup::{load_runbooks, DefaultRunbooks};
 use selfheal_aws::AwsClients;
 use selfheal_core::runbook::LoadOptions;
-use selfheal_service::press::{handle, Directory, HttpRequest, HttpResponse};
+use selfheal_service::press::{Directory, HttpRequest};
 use slack_approvals::settings::{FunctionSettings, SecretSource};
 use slack_approvals::{bundled_runbooks, App};
 
@@ -84,13 +84,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             let response = match HttpRequest::from_function_url_event(&event.payload) {
-                Ok(req) => handle(app, &req, now_ms()).await,
+                Ok(req) => answer_press(app, &req, now_ms()).await,
                 Err(e) => {
                     tracing::warn!(reason = %e, "unreadable function URL event");
-                    HttpResponse {
-                        status: 400,
-                        body: serde_json::json!({"ok": false, "error": "malformed", "message": e}),
-                    }
+                    SlackAnswer::malformed_event(&e)
                 }
             };
             Ok::<_, Error>(response.to_function_url())

@@ -1,29 +1,25 @@
-//! The real ports of the Slack press handler (`selfheal_service::press`): DynamoDB approval
-//! records (the same table as the state store), the SQS alert queue, Slack's user-group API and
-//! replies to `response_url`. Errors name the operation, never a secret or a `response_url`.
+//! The AWS ports of the Slack press handler (`selfheal_service::press`): DynamoDB approval
+//! records (the same table as the state store) and the SQS alert queue. Errors name the
+//! operation, never a secret.
+//!
+//! Not the Slack ports: the user-group lookup is `slack::directory` ([`SlackDirectory`]) and the
+//! replies to `response_url` are `slack::replies` ([`HttpResponder`]); both are re-exported here
+//! under their old names.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use selfheal_core::approval::{is_group_id, record_pk, ApprovalRecord, EpochMillis, RECORD_SK};
+use selfheal_core::approval::{record_pk, ApprovalRecord, EpochMillis, RECORD_SK};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
-use serde_json::Value;
 
-use selfheal_service::press::{
-    ApprovalQueue, ApprovalStore, Directory, Inserted, PressError, Responder, SigningSecret,
-};
+use selfheal_service::press::{ApprovalQueue, ApprovalStore, Inserted, PressError, SigningSecret};
 
 use crate::error::port_error;
 use crate::slack::Secret;
 
-/// Each call to Slack (group lookup, `response_url`) gives up after this long, so the answer
-/// stays well within Slack's 3 seconds.
-pub const SLACK_CALL_TIMEOUT: Duration = Duration::from_millis(1500);
-/// Group membership is cached this long per warm container.
-pub const GROUP_CACHE_TTL: Duration = Duration::from_secs(60);
+pub use crate::slack::directory::{SlackDirectory, GROUP_CACHE_TTL, SLACK_CALL_TIMEOUT};
+pub use crate::slack::replies::HttpResponder;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -215,125 +211,6 @@ impl ApprovalQueue for SqsApprovalQueue {
             .await
             .map_err(|e| port_error("sqs:SendMessage", &e))?;
         Ok(())
-    }
-}
-
-/// `usergroups.users.list` with a bot token (scope `usergroups:read`), cached for
-/// [`GROUP_CACHE_TTL`].
-pub struct SlackDirectory {
-    http: reqwest::Client,
-    api_url: String,
-    token: Secret,
-    cache: Mutex<HashMap<String, (Instant, Vec<String>)>>,
-}
-
-impl SlackDirectory {
-    pub fn new(http: reqwest::Client, api_url: impl Into<String>, token: Secret) -> Self {
-        Self {
-            http,
-            api_url: api_url.into().trim_end_matches('/').to_owned(),
-            token,
-            cache: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn cached(&self, group: &str) -> Option<Vec<String>> {
-        let cache = self.cache.lock().ok()?;
-        let (at, members) = cache.get(group)?;
-        (at.elapsed() < GROUP_CACHE_TTL).then(|| members.clone())
-    }
-}
-
-#[async_trait]
-impl Directory for SlackDirectory {
-    async fn members(&self, group: &str) -> Result<Vec<String>, PressError> {
-        if let Some(m) = self.cached(group) {
-            return Ok(m);
-        }
-        if !is_group_id(group) {
-            return Err(PressError::NotAGroup(group.to_owned()));
-        }
-        // A group id is upper-case letters and digits: nothing to escape in the query.
-        let resp = self
-            .http
-            .get(format!(
-                "{}/usergroups.users.list?usergroup={group}",
-                self.api_url
-            ))
-            .bearer_auth(self.token.expose())
-            .timeout(SLACK_CALL_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| {
-                PressError::Slack(format!("usergroups.users.list failed: {}", e.without_url()))
-            })?;
-        let status = resp.status();
-        let body: Value = resp.json().await.map_err(|_| {
-            PressError::Slack(format!(
-                "usergroups.users.list answered {status} with no JSON"
-            ))
-        })?;
-        if body.get("ok").and_then(Value::as_bool) != Some(true) {
-            let err = body
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown");
-            return Err(PressError::Slack(format!(
-                "usergroups.users.list answered {status}: {err}"
-            )));
-        }
-        let members: Vec<String> = body
-            .get("users")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(group.to_owned(), (Instant::now(), members.clone()));
-        }
-        Ok(members)
-    }
-}
-
-/// Posts replies to `response_url`s under one prefix (`https://hooks.slack.com/` by default);
-/// other URLs are ignored. Failures are logged without the URL.
-pub struct HttpResponder {
-    http: reqwest::Client,
-    prefix: String,
-}
-
-impl HttpResponder {
-    pub fn new(http: reqwest::Client, prefix: impl Into<String>) -> Self {
-        Self {
-            http,
-            prefix: prefix.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl Responder for HttpResponder {
-    async fn respond(&self, response_url: &str, message: &Value) {
-        if !response_url.starts_with(&self.prefix) {
-            tracing::warn!("response_url is not under the configured prefix; no reply posted");
-            return;
-        }
-        match self
-            .http
-            .post(response_url)
-            .json(message)
-            .timeout(SLACK_CALL_TIMEOUT)
-            .send()
-            .await
-        {
-            Ok(r) if r.status().is_success() => {}
-            Ok(r) => tracing::warn!(status = %r.status(), "posting to response_url was refused"),
-            Err(e) => tracing::warn!(error = %e.without_url(), "posting to response_url failed"),
-        }
     }
 }
 

@@ -429,3 +429,145 @@ fn header_is_at_most_150_chars() {
     assert_eq!(h.chars().count(), MAX_HEADER_CHARS);
     assert!(h.ends_with(TRUNCATED));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Approval requests: the Run / Skip buttons and the replies to a press (moved from
+// `selfheal_core::approval` with the renderers).
+
+mod approval {
+    use selfheal_aws::slack::blocks::{actions_block, ACTIONS_BLOCK_ID};
+    use selfheal_aws::slack::replies::{
+        already_decided_text, answer_body, decision_text, ephemeral_message, refusal_text,
+        replacement_message, response_url_message, UNAVAILABLE_TEXT,
+    };
+    use selfheal_core::approval::{
+        ApprovalError, ButtonValue, Decision, ACTION_RUN, ACTION_SKIP, DEFAULT_TTL_MS,
+    };
+    use selfheal_service::press::PressReply;
+    use serde_json::{json, Value};
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn button() -> ButtonValue {
+        ButtonValue::new(
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web:nginx_down|2023-11-14T22:13:20.000+0000|i-0123456789abcdef0",
+            "web:nginx_down",
+            T0,
+            DEFAULT_TTL_MS,
+        )
+    }
+
+    fn original_blocks() -> Vec<Value> {
+        vec![
+            json!({"type": "header", "block_id": "h", "text": {"type": "plain_text", "text": "Approval needed"}}),
+            json!({"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": []}),
+        ]
+    }
+
+    #[test]
+    fn both_buttons_carry_the_value() {
+        let b = button();
+        let s = b.encode().expect("encodes");
+        let block = actions_block(&b).expect("block");
+        assert_eq!(block["type"], "actions");
+        assert_eq!(block["block_id"], ACTIONS_BLOCK_ID);
+        assert_eq!(ACTIONS_BLOCK_ID, "selfheal_approval");
+        assert_eq!(block["elements"][0]["action_id"], ACTION_RUN);
+        assert_eq!(block["elements"][0]["style"], "primary");
+        assert!(block["elements"][0]["confirm"].is_object());
+        assert_eq!(block["elements"][1]["action_id"], ACTION_SKIP);
+        assert_eq!(block["elements"][0]["value"], Value::String(s.clone()));
+        assert_eq!(block["elements"][1]["value"], Value::String(s));
+    }
+
+    #[test]
+    fn replies_replace_the_buttons_and_name_the_person() {
+        assert_eq!(
+            decision_text(Decision::Run, "U1"),
+            ":white_check_mark: Approved by <@U1> — running"
+        );
+        assert_eq!(
+            decision_text(Decision::Skip, "U1"),
+            ":fast_forward: Skipped by <@U1> — nothing will run"
+        );
+        let blocks = original_blocks();
+        let m = replacement_message(Some(&blocks), "Approved by <@U123> — running");
+        assert_eq!(m["replace_original"], true);
+        assert_eq!(m["text"], "Approved by <@U123> — running");
+        let kept = m["blocks"].as_array().expect("blocks");
+        assert_eq!(kept.len(), 2, "header kept, buttons removed, context added");
+        assert_eq!(kept[0]["type"], "header");
+        assert_eq!(kept[1]["type"], "context");
+        assert!(replacement_message(None, "t")["blocks"]
+            .as_array()
+            .is_some_and(|b| b.len() == 1));
+
+        assert_eq!(
+            already_decided_text(Decision::Run, "U123"),
+            "Already approved by <@U123> — nothing more to do."
+        );
+        let e = ephemeral_message("x");
+        assert_eq!(e["response_type"], "ephemeral");
+        assert_eq!(e["replace_original"], false);
+        assert!(refusal_text(&ApprovalError::Expired { expired_at_ms: 1 }).contains("expired"));
+    }
+
+    #[test]
+    fn each_press_reply_renders_as_before() {
+        let decided = PressReply::Decided {
+            decision: Decision::Run,
+            user_id: "U123".into(),
+            original_blocks: Some(original_blocks()),
+        };
+        assert_eq!(
+            response_url_message(&decided),
+            json!({
+                "replace_original": true,
+                "response_type": "in_channel",
+                "text": ":white_check_mark: Approved by <@U123> — running",
+                "blocks": [
+                    {"type": "header", "block_id": "h", "text": {"type": "plain_text", "text": "Approval needed"}},
+                    {"type": "context", "elements": [{"type": "mrkdwn", "text": ":white_check_mark: Approved by <@U123> — running"}]}
+                ],
+            })
+        );
+        assert_eq!(answer_body(&decided), response_url_message(&decided));
+
+        let refused = PressReply::Refused(ApprovalError::NotAllowed {
+            user_id: "U666".into(),
+            key: "web:nginx_down".into(),
+        });
+        assert_eq!(
+            answer_body(&refused),
+            json!({"ok": false, "error": "not_allowed", "message": "user U666 may not approve web:nginx_down"})
+        );
+        assert_eq!(
+            response_url_message(&refused),
+            json!({"replace_original": false, "response_type": "ephemeral",
+                   "text": ":no_entry: You are not allowed to approve `web:nginx_down`: ask one of the runbook's approvers."})
+        );
+
+        let down = PressReply::Unavailable {
+            reason: "sqs:SendMessage throttled".into(),
+        };
+        assert_eq!(
+            answer_body(&down),
+            json!({"ok": false, "error": "unavailable", "message": "sqs:SendMessage throttled"})
+        );
+        assert_eq!(response_url_message(&down)["text"], UNAVAILABLE_TEXT);
+
+        assert_eq!(
+            response_url_message(&PressReply::InProgress),
+            json!({"replace_original": false, "response_type": "ephemeral",
+                   "text": "This press is being recorded — nothing more to do."})
+        );
+        let already = PressReply::AlreadyDecided {
+            decision: Decision::Skip,
+            user_id: "U9".into(),
+        };
+        assert_eq!(
+            answer_body(&already)["text"],
+            "Already skipped by <@U9> — nothing more to do."
+        );
+    }
+}

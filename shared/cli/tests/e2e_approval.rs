@@ -5,8 +5,9 @@
 
 mod support;
 use async_trait::async_trait;
+use selfheal_aws::slack::blocks::ACTIONS_BLOCK_ID;
 use selfheal_aws::DynamoStateStore;
-use selfheal_core::approval::{sign, ACTIONS_BLOCK_ID};
+use selfheal_core::approval::sign;
 use selfheal_core::runbook::{load, LoadOptions, RunbookSource};
 use serde_json::{json, Value};
 use slack_approvals::adapters::{DynamoApprovalStore, SqsApprovalQueue};

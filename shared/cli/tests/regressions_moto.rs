@@ -1085,7 +1085,8 @@ impl slack_approvals::Responder for Replies {
 
 /// A `block_actions` click, form-encoded and signed like Slack does.
 fn click(user: &str, value: &str, message_ts: &str) -> slack_approvals::HttpRequest {
-    use selfheal_core::approval::{sign, ACTIONS_BLOCK_ID};
+    use selfheal_aws::slack::blocks::ACTIONS_BLOCK_ID;
+    use selfheal_core::approval::sign;
     let payload = json!({
         "type": "block_actions",
         "user": {"id": user, "username": user.to_lowercase()},

@@ -14,9 +14,14 @@
 //! expiry (410) → allow list (403) → one conditional record per identity → send → 200.
 //!
 //! Slack ignores the body of the answer to a `block_actions` request, so the message is replaced
-//! (buttons removed, "Approved by <@U…> — running" added) by posting the same JSON to the
+//! (buttons removed, "Approved by <@U…> — running" added) by posting the same reply to the
 //! payload's `response_url`; the 200 answer carries it too. The signing secret and the raw
 //! signature are never logged, and neither is `response_url` (it is a capability).
+//!
+//! What this module is not: a Slack renderer. The answer and the replies are a semantic
+//! [`PressReply`] (refused, unavailable, decided, already decided, in progress); the Slack JSON
+//! of each is built by `selfheal_aws::slack::replies`, so this crate stays free of Block Kit,
+//! HTTP and AWS.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,13 +29,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine as _;
 use selfheal_core::approval::{
-    already_decided_text, approval_message, check_expiry, decision_text, ephemeral_message,
-    parse_interaction, parse_press, refusal_text, replacement_message, verify_signature, AllowList,
-    Approval, ApprovalError, ApprovalRecord, EpochMillis, GroupMembers, Press, SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
+    approval_message, check_expiry, parse_interaction, parse_press, verify_signature, AllowList,
+    Approval, ApprovalError, ApprovalRecord, Decision, EpochMillis, GroupMembers, Press,
+    SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 use selfheal_core::{claim_id, Mode, RunbookMap};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::ports::PortError;
 
@@ -123,10 +127,11 @@ pub trait Directory: Send + Sync {
     async fn members(&self, group: &str) -> Result<Vec<String>, PressError>;
 }
 
-/// Posts a message to an interaction's `response_url`. Best effort: failures are logged.
+/// Posts a reply to an interaction's `response_url` (rendered for Slack by the adapter). Best
+/// effort: failures are logged.
 #[async_trait]
 pub trait Responder: Send + Sync {
-    async fn respond(&self, response_url: &str, message: &Value);
+    async fn respond(&self, response_url: &str, reply: &PressReply);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,7 +153,7 @@ impl HttpRequest {
 
     /// Reads a Lambda function URL (payload format 2.0) event: `headers`, `body`,
     /// `isBase64Encoded`.
-    pub fn from_function_url_event(event: &Value) -> Result<Self, String> {
+    pub fn from_function_url_event(event: &Value) -> Result<Self, EventError> {
         let headers = event
             .get("headers")
             .and_then(Value::as_object)
@@ -165,7 +170,7 @@ impl HttpRequest {
         let body = if event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
             base64::engine::general_purpose::STANDARD
                 .decode(raw)
-                .map_err(|e| format!("the body is not valid base64: {e}"))?
+                .map_err(EventError::BodyNotBase64)?
         } else {
             raw.as_bytes().to_vec()
         };
@@ -173,39 +178,61 @@ impl HttpRequest {
     }
 }
 
-/// The answer: a status and a JSON body.
+/// Why a function URL event could not be read. Its text is the 400 answer's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// `isBase64Encoded` is true but the body does not decode.
+    #[error("the body is not valid base64: {0}")]
+    BodyNotBase64(base64::DecodeError),
+}
+
+/// What the handler answers, in its own terms; `selfheal_aws::slack::replies` renders it as the
+/// HTTP answer and as the message posted to `response_url`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PressReply {
+    /// The request was refused (signature, payload, runbook, expiry, allow list): the HTTP
+    /// answer names the refusal; the presser (when authenticated) is told why, privately.
+    Refused(ApprovalError),
+    /// A dependency failed (DynamoDB, SQS, Slack's group API): nothing was run, press again.
+    /// `reason` is for the HTTP answer and the log, not for the presser.
+    Unavailable { reason: String },
+    /// The decision stands (this press, or the first press whose send this one completed): the
+    /// message is replaced, its buttons removed. `original_blocks`: the message as Slack sent it.
+    Decided {
+        decision: Decision,
+        user_id: String,
+        original_blocks: Option<Vec<Value>>,
+    },
+    /// Someone decided before: the presser hears who, privately.
+    AlreadyDecided { decision: Decision, user_id: String },
+    /// The same press is being recorded by another request: nothing more to do.
+    InProgress,
+}
+
+impl PressReply {
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Refused(e) => e.status(),
+            Self::Unavailable { .. } => 503,
+            Self::Decided { .. } | Self::AlreadyDecided { .. } | Self::InProgress => 200,
+        }
+    }
+}
+
+/// The answer: a status and the reply it carries (rendered for Slack by the adapter).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpResponse {
     pub status: u16,
-    pub body: Value,
+    pub reply: PressReply,
 }
 
-impl HttpResponse {
-    fn ok(body: Value) -> Self {
-        Self { status: 200, body }
-    }
-
-    fn refused(e: &ApprovalError) -> Self {
+impl From<PressReply> for HttpResponse {
+    fn from(reply: PressReply) -> Self {
         Self {
-            status: e.status(),
-            body: json!({"ok": false, "error": e.code(), "message": e.to_string()}),
+            status: reply.status(),
+            reply,
         }
-    }
-
-    fn unavailable(message: &str) -> Self {
-        Self {
-            status: 503,
-            body: json!({"ok": false, "error": "unavailable", "message": message}),
-        }
-    }
-
-    /// The function URL response object.
-    pub fn to_function_url(&self) -> Value {
-        json!({
-            "statusCode": self.status,
-            "headers": {"content-type": "application/json"},
-            "body": self.body.to_string(),
-        })
     }
 }
 
@@ -214,8 +241,10 @@ impl HttpResponse {
 
 /// Everything [`handle`] needs, built once per process.
 ///
-/// `K` is the signing secret's type (`selfheal_aws::slack::Secret` in the function).
-pub struct App<K> {
+/// `K` is the signing secret's type (`selfheal_aws::slack::Secret` in the function); `R` the
+/// responder's (the function uses `selfheal_aws::slack::replies::SlackResponder`, which takes
+/// the rendered Slack JSON).
+pub struct App<K, R: ?Sized = dyn Responder> {
     pub signing_secret: K,
     pub runbooks: Arc<RunbookMap>,
     /// A user group whose members may approve every runbook in mode `approve`.
@@ -227,7 +256,7 @@ pub struct App<K> {
     /// `None`: no Slack token configured, so group membership cannot be checked (groups then
     /// allow nobody; users listed by id still may approve).
     pub directory: Option<Arc<dyn Directory>>,
-    pub responder: Arc<dyn Responder>,
+    pub responder: Arc<R>,
 }
 
 /// Why an authenticated, well-formed request was not accepted.
@@ -250,8 +279,8 @@ impl From<ApprovalError> for Refusal {
 }
 
 /// Handles one request from Slack at `now_ms`.
-pub async fn handle<K: SigningSecret>(
-    app: &App<K>,
+pub async fn handle<K: SigningSecret, R: Responder + ?Sized>(
+    app: &App<K, R>,
     req: &HttpRequest,
     now_ms: EpochMillis,
 ) -> HttpResponse {
@@ -263,26 +292,22 @@ pub async fn handle<K: SigningSecret>(
         now_ms,
     ) {
         tracing::warn!(code = e.code(), reason = %e, "refused a request that is not validly signed by Slack");
-        return HttpResponse::refused(&e);
+        return PressReply::Refused(e).into();
     }
     let press = match parse_press(&req.body) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(code = e.code(), reason = %e, "refused a signed request");
+            let reply = PressReply::Refused(e);
             if let Ok(i) = parse_interaction(&req.body) {
-                respond(
-                    app,
-                    i.response_url.as_deref(),
-                    &ephemeral_message(&refusal_text(&e)),
-                )
-                .await;
+                respond(app, i.response_url.as_deref(), &reply).await;
             }
-            return HttpResponse::refused(&e);
+            return reply.into();
         }
     };
     let claim = claim_id(&press.button.identity);
     match decide(app, &press, now_ms).await {
-        Ok((response, outcome)) => {
+        Ok((reply, outcome)) => {
             tracing::info!(
                 claim = %claim,
                 key = %press.button.key,
@@ -291,13 +316,8 @@ pub async fn handle<K: SigningSecret>(
                 outcome,
                 "approval press handled"
             );
-            respond(
-                app,
-                press.interaction.response_url.as_deref(),
-                &response.body,
-            )
-            .await;
-            response
+            respond(app, press.interaction.response_url.as_deref(), &reply).await;
+            reply.into()
         }
         Err(Refusal::Client(e)) => {
             tracing::warn!(
@@ -308,41 +328,32 @@ pub async fn handle<K: SigningSecret>(
                 reason = %e,
                 "approval press refused"
             );
-            respond(
-                app,
-                press.interaction.response_url.as_deref(),
-                &ephemeral_message(&refusal_text(&e)),
-            )
-            .await;
-            HttpResponse::refused(&e)
+            let reply = PressReply::Refused(e);
+            respond(app, press.interaction.response_url.as_deref(), &reply).await;
+            reply.into()
         }
         Err(Refusal::Unavailable(why)) => {
             tracing::error!(claim = %claim, key = %press.button.key, reason = %why, "approval press could not be handled");
-            let text = ":warning: selfheal could not record this press right now — nothing was run. Please press again.";
-            respond(
-                app,
-                press.interaction.response_url.as_deref(),
-                &ephemeral_message(text),
-            )
-            .await;
-            HttpResponse::unavailable(&why)
+            let reply = PressReply::Unavailable { reason: why };
+            respond(app, press.interaction.response_url.as_deref(), &reply).await;
+            reply.into()
         }
     }
 }
 
-async fn respond<K>(app: &App<K>, url: Option<&str>, message: &Value) {
+async fn respond<K, R: Responder + ?Sized>(app: &App<K, R>, url: Option<&str>, reply: &PressReply) {
     if let Some(url) = url {
-        app.responder.respond(url, message).await;
+        app.responder.respond(url, reply).await;
     }
 }
 
-/// The checks after authentication, the record and the send. Returns the answer and a word for
+/// The checks after authentication, the record and the send. Returns the reply and a word for
 /// the log (`queued`, `duplicate`, `already-decided`, `in-progress`, `resent`).
-async fn decide<K>(
-    app: &App<K>,
+async fn decide<K, R: ?Sized>(
+    app: &App<K, R>,
     press: &Press,
     now_ms: EpochMillis,
-) -> Result<(HttpResponse, &'static str), Refusal> {
+) -> Result<(PressReply, &'static str), Refusal> {
     let (role, alert) = press.button.role_and_alert();
     let entry = match app.runbooks.lookup(role, alert) {
         Some((_, entry)) if entry.mode == Mode::Approve => entry,
@@ -365,7 +376,15 @@ async fn decide<K>(
 
     let approval = Approval::from_press(press, &allowed_by, expires_at_ms, now_ms);
     let record = ApprovalRecord::from_approval(&approval);
-    let blocks = press.interaction.message_blocks.as_deref();
+    let decided = |record: &ApprovalRecord| PressReply::Decided {
+        decision: record.decision,
+        user_id: record.user_id.clone(),
+        original_blocks: press.interaction.message_blocks.clone(),
+    };
+    let already_decided = |record: &ApprovalRecord| PressReply::AlreadyDecided {
+        decision: record.decision,
+        user_id: record.user_id.clone(),
+    };
     match app
         .store
         .insert(&record)
@@ -383,11 +402,7 @@ async fn decide<K>(
                 }
                 return Err(Refusal::unavailable(e));
             }
-            let text = decision_text(approval.decision, &approval.user_id);
-            Ok((
-                HttpResponse::ok(replacement_message(blocks, &text)),
-                "queued",
-            ))
+            Ok((decided(&record), "queued"))
         }
         Inserted::Exists(existing) => {
             let same_press = existing.press_id == record.press_id;
@@ -404,42 +419,29 @@ async fn decide<K>(
                     send(app, &existing.to_approval(), now_ms)
                         .await
                         .map_err(Refusal::unavailable)?;
-                    let text = decision_text(existing.decision, &existing.user_id);
-                    return Ok((
-                        HttpResponse::ok(replacement_message(blocks, &text)),
-                        "resent",
-                    ));
+                    return Ok((decided(&existing), "resent"));
                 }
-                let text = already_decided_text(&existing);
-                return Ok((
-                    HttpResponse::ok(ephemeral_message(&text)),
-                    "already-decided",
-                ));
+                return Ok((already_decided(&existing), "already-decided"));
             }
             if same_press && existing.queued_at_ms.is_some() {
                 // A retry or replay of the press that won: same answer, nothing sent again.
-                let text = decision_text(existing.decision, &existing.user_id);
-                return Ok((
-                    HttpResponse::ok(replacement_message(blocks, &text)),
-                    "duplicate",
-                ));
+                return Ok((decided(&existing), "duplicate"));
             }
             if same_press {
-                let text = "This press is being recorded — nothing more to do.";
-                return Ok((HttpResponse::ok(ephemeral_message(text)), "in-progress"));
+                return Ok((PressReply::InProgress, "in-progress"));
             }
-            let text = already_decided_text(&existing);
-            Ok((
-                HttpResponse::ok(ephemeral_message(&text)),
-                "already-decided",
-            ))
+            Ok((already_decided(&existing), "already-decided"))
         }
     }
 }
 
 /// Sends the approval and marks its record as queued. A failure to mark is only logged: the
 /// message is on the queue and the engine deduplicates approvals by the claim's state.
-async fn send<K>(app: &App<K>, approval: &Approval, now_ms: EpochMillis) -> Result<(), PressError> {
+async fn send<K, R: ?Sized>(
+    app: &App<K, R>,
+    approval: &Approval,
+    now_ms: EpochMillis,
+) -> Result<(), PressError> {
     app.queue.send(&approval_message(approval)).await?;
     if let Err(e) = app
         .store
@@ -452,8 +454,8 @@ async fn send<K>(app: &App<K>, approval: &Approval, now_ms: EpochMillis) -> Resu
 }
 
 /// Looks up the allowed groups one by one, stopping at the first that has the user.
-async fn group_members<K>(
-    app: &App<K>,
+async fn group_members<K, R: ?Sized>(
+    app: &App<K, R>,
     allow: &AllowList<'_>,
     user: &str,
 ) -> Result<GroupMembers, Refusal> {

@@ -8,10 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use selfheal_aws::slack::blocks::ACTIONS_BLOCK_ID;
 use selfheal_aws::slack::Secret;
-use selfheal_core::approval::{
-    sign, ApprovalRecord, ButtonValue, EpochMillis, ACTIONS_BLOCK_ID, DEFAULT_TTL_MS,
-};
+use selfheal_core::approval::{sign, ApprovalRecord, ButtonValue, EpochMillis, DEFAULT_TTL_MS};
 use selfheal_core::runbook::{load, LoadOptions, RunbookSource};
 use selfheal_core::RunbookMap;
 use selfheal_service::ports::PortError;

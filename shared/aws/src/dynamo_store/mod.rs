@@ -28,6 +28,7 @@
 //! `approvals.rs` and `listing.rs` (the Scan and JSON view for `selfheal status`).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -38,6 +39,7 @@ use selfheal_service::ports::{
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::error::port_error;
+use crate::retry::Backoff;
 
 mod approvals;
 mod claims;
@@ -239,16 +241,21 @@ impl DynamoStateStore {
     }
 }
 
-/// A jittered pause before try `attempt` (0-based) of a contended read-modify-write: nothing
-/// before the first try, then a random wait in `1..=min(5 ms << attempt, 200 ms)`, so racing
-/// writers spread out instead of colliding again in lockstep.
+/// The pause between two tries of a contended read-modify-write: full jitter up to
+/// `10 ms × 2^(retry-1)`, at most [`MAX_RACE_PAUSE_MS`], for [`MAX_RACE_RETRIES`] tries, so
+/// racing writers spread out instead of colliding again in lockstep.
+pub const RACE_BACKOFF: Backoff = Backoff::new(
+    Duration::from_millis(10),
+    Duration::from_millis(MAX_RACE_PAUSE_MS),
+    MAX_RACE_RETRIES as u32,
+);
+
+/// The jittered pause before try `attempt` (0-based) of a contended read-modify-write
+/// ([`RACE_BACKOFF`]): nothing before the first try.
 async fn pause_before(attempt: usize) {
-    if attempt == 0 {
-        return;
-    }
-    let ceiling = (5u64 << attempt.min(8)).min(MAX_RACE_PAUSE_MS);
-    let ms = rand::random_range(1..=ceiling);
-    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    RACE_BACKOFF
+        .pause_before(u32::try_from(attempt).unwrap_or(u32::MAX))
+        .await;
 }
 
 fn race_lost(what: &str) -> PortError {

@@ -1,31 +1,45 @@
 //! The report's Slack incoming-webhook poster ([`WebhookPoster`], the [`ReportPoster`] port).
 //!
-//! It is not [`crate::slack::SlackWebhookSink`]: that sink serves remediation announcements,
-//! bounds a whole announcement by a deadline and falls back to text when Slack refuses the
-//! blocks. The report keeps its own rules: [`SLACK_ATTEMPTS`] tries, 429 and 5xx retried,
-//! `Retry-After` honoured up to [`MAX_RETRY_AFTER`], and a failure fails the run (the scheduler
-//! retries). The webhook URL is a secret: it is never logged, and errors are built without it.
+//! It posts through the same client ([`http_client`], re-exported from `slack::delivery`) and
+//! the same retrying POST as the remediation announcements, with the report's own
+//! [`report_retry_policy`]: [`SLACK_ATTEMPTS`] tries, 429 and 5xx (and transport failures)
+//! retried with jittered backoff, `Retry-After` honoured up to [`MAX_RETRY_AFTER`], no
+//! deadline. Unlike [`crate::slack::SlackWebhookSink`], which swallows failures so the
+//! remediation goes on and falls back to text when Slack refuses the blocks, a failure here
+//! fails the run (the scheduler retries). The webhook URL is a secret: it is never logged, and
+//! errors are built without it.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::StatusCode;
 use selfheal_service::report::ReportPoster;
 
+use crate::retry::{self, Backoff};
+use crate::slack::delivery::{post, RetryPolicy, Verdict};
 use crate::slack::Secret;
 
-/// Attempts per webhook post (429 and 5xx are retried).
+pub use crate::slack::delivery::http_client;
+
+/// Attempts per webhook post (429, 5xx and transport failures are retried).
 pub const SLACK_ATTEMPTS: u32 = 3;
 /// The longest `Retry-After` honoured.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// Each request gives up after this long.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// The ceiling of the first backoff (it doubles for the next retry).
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
-/// An HTTP client for Slack: rustls, timeouts, no redirects (a webhook never redirects).
-pub fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(15))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {}", e.without_url()))
+/// The report's rules for one post: [`SLACK_ATTEMPTS`] tries, jittered backoff from
+/// [`FIRST_BACKOFF`], `Retry-After` up to [`MAX_RETRY_AFTER`], no overall deadline.
+pub fn report_retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        backoff: Backoff::new(FIRST_BACKOFF, MAX_RETRY_AFTER, SLACK_ATTEMPTS),
+        request_timeout: REQUEST_TIMEOUT,
+        max_retry_after: MAX_RETRY_AFTER,
+        deadline: None,
+    }
 }
 
 /// Posts `payload` to the webhook. Slack answers 200 `ok`; 429 carries `Retry-After`.
@@ -34,48 +48,36 @@ pub async fn post_webhook(
     url: &Secret,
     payload: &serde_json::Value,
 ) -> Result<(), String> {
-    let mut last = String::new();
-    for attempt in 1..=SLACK_ATTEMPTS {
-        match http.post(url.expose()).json(payload).send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                if status.is_success() {
-                    return Ok(());
-                }
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                let body: String = resp
-                    .text()
-                    .await
-                    .unwrap_or_default()
-                    .chars()
-                    .take(200)
-                    .collect();
-                last = format!("Slack webhook answered {status}: {}", body.trim());
-                let retryable = status.as_u16() == 429 || status.is_server_error();
-                if !retryable {
-                    return Err(last);
-                }
-                if attempt < SLACK_ATTEMPTS {
-                    let wait = retry_after
-                        .unwrap_or(Duration::from_millis(500 * u64::from(attempt)))
-                        .min(MAX_RETRY_AFTER);
-                    tokio::time::sleep(wait).await;
-                }
-            }
-            Err(e) => {
-                last = format!("Slack webhook unreachable: {}", e.without_url());
-                if attempt < SLACK_ATTEMPTS {
-                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-                }
-            }
-        }
+    post(
+        http,
+        &report_retry_policy(),
+        url.expose(),
+        None,
+        payload,
+        judge_report,
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| format!("Slack webhook {e}"))
+}
+
+/// Success is delivered; 429 and 5xx are retried (429 after its `Retry-After` when given);
+/// anything else fails with the status and the start of the answer.
+fn judge_report(status: StatusCode, headers: &HeaderMap, body: &str) -> Verdict {
+    if status.is_success() {
+        return Verdict::Done(body.to_owned());
     }
-    Err(last)
+    let excerpt: String = body.chars().take(200).collect();
+    let why = format!("answered {status}: {}", excerpt.trim());
+    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        let after = retry::retry_after(
+            headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()),
+            MAX_RETRY_AFTER,
+        );
+        Verdict::Retry { after, why }
+    } else {
+        Verdict::fail(why)
+    }
 }
 
 /// [`ReportPoster`] over a Slack incoming webhook.

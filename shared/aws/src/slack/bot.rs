@@ -154,8 +154,7 @@ impl SlackBotSink {
         let url = format!("{}/{method}", self.api_url);
         let text = post(
             &self.http,
-            &self.options,
-            deadline,
+            &self.options.retry_policy(deadline),
             &url,
             Some(&self.token),
             body,

@@ -2,8 +2,10 @@
 //!
 //! One POST is tried until it succeeds, fails permanently, runs out of retries, or would pass
 //! the deadline: a 429 waits for its `Retry-After` (only if that ends before the deadline), 5xx
-//! answers, timeouts and connection failures are retried with exponential backoff up to
-//! [`SlackOptions::max_retries`] times. Nothing here formats a `reqwest::Error` (its text
+//! answers, timeouts and connection failures are retried with jittered exponential backoff
+//! ([`crate::retry::Backoff`]) up to [`SlackOptions::max_retries`] times. The same [`post`] (and
+//! [`http_client`]) serve the weekly report's webhook, the user-group lookup and `response_url`
+//! replies, each with its own [`RetryPolicy`]. Nothing here formats a `reqwest::Error` (its text
 //! carries the URL, which for a webhook is the secret): errors are described in our own words.
 
 use std::fmt;
@@ -14,6 +16,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde_json::Value;
+
+use crate::retry::{self, Backoff};
 
 /// A secret (webhook URL, bot token). `Debug` and `Display` print `<redacted>`; the value is
 /// reachable only through [`Secret::expose`]. Not serialisable.
@@ -176,45 +180,123 @@ fn now_ms() -> u128 {
     u128::try_from(selfheal_service::chat::SystemClock::now()).unwrap_or(0)
 }
 
+/// How one Slack call is retried: a [`Backoff`] between attempts, each request's timeout, the
+/// longest `Retry-After` honoured, and an optional deadline for the whole call (a wait that
+/// would pass it ends the call instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub backoff: Backoff,
+    pub request_timeout: Duration,
+    pub max_retry_after: Duration,
+    pub deadline: Option<Instant>,
+}
+
+impl RetryPolicy {
+    /// A single attempt that gives up after `timeout` (Slack interactivity: the answer must
+    /// come within Slack's 3 seconds).
+    pub fn single(timeout: Duration) -> Self {
+        Self {
+            backoff: Backoff::new(Duration::ZERO, Duration::ZERO, 1),
+            request_timeout: timeout,
+            max_retry_after: Duration::ZERO,
+            deadline: Some(Instant::now() + timeout),
+        }
+    }
+}
+
+impl SlackOptions {
+    /// The retry policy of one announcement that must end by `deadline`: [`Self::max_retries`]
+    /// retries with jittered exponential backoff from [`Self::backoff`], a `Retry-After`
+    /// honoured only within the deadline.
+    pub fn retry_policy(&self, deadline: Instant) -> RetryPolicy {
+        RetryPolicy {
+            backoff: Backoff::new(
+                self.backoff,
+                self.max_total,
+                self.max_retries.saturating_add(1),
+            ),
+            request_timeout: self.request_timeout,
+            max_retry_after: self.max_total,
+            deadline: Some(deadline),
+        }
+    }
+}
+
+/// The HTTP method of a Slack call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// A GET without a body (Web API reads such as `usergroups.users.list`).
+    Get,
+    /// A POST of a JSON body.
+    Post,
+}
+
 /// One POST of `body` to `url` (a secret for webhooks), with an optional bearer `token`, retried
-/// within `deadline` as the module documentation says. `judge` reads each answer.
+/// as `policy` says (see the module documentation). `judge` reads each answer.
 pub(crate) async fn post(
     http: &reqwest::Client,
-    options: &SlackOptions,
-    deadline: Instant,
+    policy: &RetryPolicy,
     url: &str,
     token: Option<&Secret>,
     body: &Value,
     judge: impl Fn(StatusCode, &HeaderMap, &str) -> Verdict,
 ) -> Result<String, DeliveryError> {
+    call(http, policy, Method::Post, url, token, Some(body), judge).await
+}
+
+/// One Slack call: `method` to `url` with an optional bearer `token` and JSON `body`, retried
+/// as `policy` says. `judge` reads each answer; its `Done` text is returned.
+pub(crate) async fn call(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    method: Method,
+    url: &str,
+    token: Option<&Secret>,
+    body: Option<&Value>,
+    judge: impl Fn(StatusCode, &HeaderMap, &str) -> Verdict,
+) -> Result<String, DeliveryError> {
     let mut headers = HeaderMap::new();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    if body.is_some() {
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
     if let Some(token) = token {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
             .map_err(|_| DeliveryError::new("the bot token is not a valid header value"))?;
         value.set_sensitive(true);
         headers.insert(AUTHORIZATION, value);
     }
-    let payload = serde_json::to_vec(body)
+    let payload = body
+        .map(serde_json::to_vec)
+        .transpose()
         .map_err(|_| DeliveryError::new("the message could not be serialised"))?;
 
-    let mut retries = 0u32;
+    let mut attempt = 1u32;
     loop {
-        let now = Instant::now();
-        let Some(left) = deadline
-            .checked_duration_since(now)
-            .filter(|d| !d.is_zero())
-        else {
-            return Err(DeliveryError::new("gave up: no time left"));
+        let timeout = match policy.deadline {
+            None => policy.request_timeout,
+            Some(deadline) => {
+                let Some(left) = deadline
+                    .checked_duration_since(Instant::now())
+                    .filter(|d| !d.is_zero())
+                else {
+                    return Err(DeliveryError::new("gave up: no time left"));
+                };
+                policy.request_timeout.min(left)
+            }
         };
-        let timeout = options.request_timeout.min(left);
-        let answer = http
-            .post(url)
+        let request = match method {
+            Method::Get => http.get(url),
+            Method::Post => http.post(url),
+        };
+        let request = match &payload {
+            Some(p) => request.body(p.clone()),
+            None => request,
+        };
+        let answer = request
             .headers(headers.clone())
-            .body(payload.clone())
             .timeout(timeout)
             .send()
             .await;
@@ -252,32 +334,39 @@ pub(crate) async fn post(
             }
             Verdict::Retry { after, why } => (after, why),
         };
-        if retries >= options.max_retries {
-            return Err(DeliveryError::new(format!(
-                "{why}; gave up after {} attempts",
-                retries + 1
-            )));
+        if !policy.backoff.allows_retry_after(attempt) {
+            return Err(DeliveryError::new(if attempt == 1 {
+                why
+            } else {
+                format!("{why}; gave up after {attempt} attempts")
+            }));
         }
-        let wait = after.unwrap_or_else(|| options.backoff.saturating_mul(1 << retries.min(16)));
-        if Instant::now() + wait >= deadline {
+        let wait = after.map_or_else(
+            || policy.backoff.delay(attempt),
+            |a| a.min(policy.max_retry_after),
+        );
+        if policy
+            .deadline
+            .is_some_and(|deadline| Instant::now() + wait >= deadline)
+        {
             return Err(DeliveryError::new(format!(
                 "{why}; gave up: waiting {} ms would pass the deadline",
                 wait.as_millis()
             )));
         }
-        tracing::debug!(attempt = retries + 1, wait_ms = wait.as_millis() as u64, why = %why, "slack: retrying");
+        tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, why = %why, "slack: retrying");
         tokio::time::sleep(wait).await;
-        retries += 1;
+        attempt += 1;
     }
 }
 
 /// `Retry-After` in seconds (Slack sends whole seconds); 1 s when absent or unreadable.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Duration {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(Duration::from_secs(1), Duration::from_secs)
+    retry::retry_after(
+        headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()),
+        Duration::MAX,
+    )
+    .unwrap_or(Duration::from_secs(1))
 }
 
 /// A safe excerpt of an error answer: Slack's error codes (`invalid_blocks`, `channel_not_found`)

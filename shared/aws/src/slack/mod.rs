@@ -1,6 +1,8 @@
 //! Slack: Block Kit messages ([`blocks`]) and two [`Chat`] sinks — an incoming webhook
 //! ([`SlackWebhookSink`]) and a bot token posting threads ([`SlackBotSink`]) — built from the
-//! settings by [`chat_sinks`].
+//! settings by [`chat_sinks`]; for the `slack-approvals` function, the user-group lookup
+//! ([`directory`]) and the replies to a Run / Skip press ([`replies`]). All of them, and the
+//! weekly report's webhook, share one HTTP client and one retrying call ([`delivery`]).
 //!
 //! Both sinks isolate their failures: a 429 waits for its `Retry-After` only within the
 //! announcement's deadline, 5xx answers and timeouts are retried a bounded number of times, and
@@ -24,7 +26,9 @@ use selfheal_service::ports::Chat;
 
 pub use blocks::{render, render_start_update, SlackMessage};
 pub use bot::SlackBotSink;
-pub use delivery::{emf_line, http_client, DeliveryError, Secret, SlackOptions};
+pub use delivery::{emf_line, http_client, DeliveryError, RetryPolicy, Secret, SlackOptions};
+pub use directory::SlackDirectory;
+pub use replies::{HttpResponder, SlackAnswer, SlackResponder};
 pub use webhook::SlackWebhookSink;
 
 /// Builds the Slack sinks the settings configure, with default timing ([`SlackOptions`]):

@@ -80,8 +80,7 @@ impl SlackWebhookSink {
     async fn post(&self, deadline: Instant, payload: &Value) -> Result<(), DeliveryError> {
         post(
             &self.http,
-            &self.options,
-            deadline,
+            &self.options.retry_policy(deadline),
             self.url.expose(),
             None,
             payload,

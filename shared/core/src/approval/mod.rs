@@ -5,7 +5,8 @@
 //! The flow:
 //!
 //! 1. The engine runs the precheck, records `awaiting-approval` and announces the alert with the
-//!    two buttons of [`actions_block`]: **Run** (`action_id` [`ACTION_RUN`]) and **Skip**
+//!    two Run / Skip buttons (rendered by `selfheal_aws::slack::blocks::actions_block`): **Run**
+//!    (`action_id` [`ACTION_RUN`]) and **Skip**
 //!    ([`ACTION_SKIP`]). Both carry the same [`ButtonValue`] (identity, key, requested and expiry
 //!    time) as compact JSON.
 //! 2. Slack posts a `block_actions` payload to the function URL. The function checks, in order:
@@ -35,11 +36,12 @@
 //! - `allow_list.rs`: who may press ([`AllowList`]);
 //! - `record.rs`: the stored [`ApprovalRecord`] and its keys ([`record_pk`], [`RECORD_SK`]);
 //! - `codec.rs`: the [`Approval`] on the alert queue ([`approval_message`],
-//!   [`parse_approval`]);
-//! - `blocks.rs`: the Block Kit [`actions_block`] and the replies to a press.
+//!   [`parse_approval`]).
+//!
+//! No Slack rendering either: the Run / Skip buttons and the replies to a press are Block Kit,
+//! built in `selfheal_aws::slack::{blocks, replies}`.
 
 mod allow_list;
-mod blocks;
 mod button;
 mod codec;
 mod error;
@@ -49,10 +51,6 @@ mod record;
 mod signature;
 
 pub use allow_list::{AllowList, AllowedBy, GroupMembers};
-pub use blocks::{
-    actions_block, already_decided_text, decision_text, ephemeral_message, refusal_text,
-    replacement_message, ACTIONS_BLOCK_ID,
-};
 pub use button::{ButtonValue, Decision, ACTION_RUN, ACTION_SKIP, MAX_BUTTON_VALUE_CHARS};
 pub use codec::{approval_message, parse_approval, Approval, MESSAGE_FIELD};
 pub use error::ApprovalError;
