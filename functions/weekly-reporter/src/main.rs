@@ -10,8 +10,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use selfheal_aws::report::{
     aws_sources, http_client, read_webhook_param, report_store, Secret, WebhookPoster,
 };
-use selfheal_aws::{AwsClients, Settings};
-use selfheal_service::report::{run_weekly, ReportPoster, ReportSettings, RunInput, Targets};
+use selfheal_aws::AwsClients;
+use selfheal_service::report::{run_weekly, ReportPoster, RunInput, Targets};
 use weekly_reporter::png;
 
 fn init_tracing() {
@@ -38,8 +38,9 @@ fn now_ms() -> i64 {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let base = Settings::from_env(true).map_err(|e| Error::from(e.to_string()))?;
-    let settings = ReportSettings::from_env().map_err(|p| Error::from(p.join("; ")))?;
+    // The engine's settings it needs (table, Slack webhook) and the report's, every problem at once.
+    let (base, settings) = selfheal_aws::settings::report::with_engine_from_env()
+        .map_err(|e| Error::from(e.to_string()))?;
     let table = base.table.clone().unwrap_or_default();
     let clients = AwsClients::from_env().await;
     let sources = aws_sources(&clients, &table, &settings);

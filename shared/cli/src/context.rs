@@ -1,6 +1,7 @@
 //! What the commands share: settings read once, the engine (`serve`, `run`), the state table, the
 //! clock, and output helpers. It imports no other module of the crate.
 
+use selfheal_aws::settings::process::ProcessSettings;
 use selfheal_aws::startup::{engine_from_env, Profile, Started, StartupError};
 use selfheal_aws::{AwsClients, DynamoStateStore, Settings, SettingsError};
 use std::process::ExitCode;
@@ -55,11 +56,9 @@ pub fn now_ms() -> i64 {
 /// Who is running the command: `--by`, else `$SELFHEAL_USER`, `$USER`, `$LOGNAME`.
 pub fn operator(by: Option<&str>) -> String {
     by.map(str::to_owned)
-        .or_else(|| {
-            ["SELFHEAL_USER", "USER", "LOGNAME"]
-                .iter()
-                .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        })
+        .or_else(|| ProcessSettings::from_env().user)
+        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
@@ -95,14 +94,10 @@ pub fn print_json(v: &serde_json::Value) -> ExitCode {
     }
 }
 
-/// The function budget used for validation warnings (`SELFHEAL_FUNCTION_BUDGET_SECONDS`).
+/// The function budget used for validation warnings (`SELFHEAL_FUNCTION_BUDGET_SECONDS`; an
+/// invalid value is the default, 840 s).
 pub(crate) fn load_options() -> selfheal_core::runbook::LoadOptions {
-    let mut o = selfheal_core::runbook::LoadOptions::default();
-    if let Some(n) = std::env::var("SELFHEAL_FUNCTION_BUDGET_SECONDS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        o.function_budget_seconds = n;
+    selfheal_core::runbook::LoadOptions {
+        function_budget_seconds: ProcessSettings::from_env().function_budget_seconds,
     }
-    o
 }

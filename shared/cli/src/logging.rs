@@ -1,5 +1,8 @@
 //! Logging for the long-running commands: to stderr, `RUST_LOG` filter (default `info`), JSON when
-//! `SELFHEAL_LOG_FORMAT=json`. Secrets are never logged by the adapters.
+//! `SELFHEAL_LOG_FORMAT=json` (read by `selfheal_aws::settings::process`; an invalid value is
+//! reported with the engine's settings). Secrets are never logged by the adapters.
+
+use selfheal_aws::settings::process::{LogFormat, ProcessSettings};
 
 pub fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -7,7 +10,7 @@ pub fn init() {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let json = std::env::var("SELFHEAL_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let json = ProcessSettings::from_env().log_format == LogFormat::Json;
     let result = if json {
         builder.json().try_init()
     } else {

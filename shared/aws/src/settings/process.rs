@@ -96,11 +96,11 @@ impl ProcessSettings {
             log_format: r
                 .parsed("SELFHEAL_LOG_FORMAT", "text or json")
                 .unwrap_or_default(),
-            function_budget_seconds: r.number_of(
+            // The engine's loader reads it too, with the same message (listed once).
+            function_budget_seconds: r.number(
                 "SELFHEAL_FUNCTION_BUDGET_SECONDS",
                 defaults.function_budget_seconds,
                 1..,
-                "seconds",
             ),
             user: r.trimmed("SELFHEAL_USER"),
         };

@@ -17,3 +17,26 @@ pub fn from_env() -> Result<ReportSettings, Vec<String>> {
 pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ReportSettings, Vec<String>> {
     ReportSettings::from_lookup(lookup)
 }
+
+/// The engine's settings the report needs (`SELFHEAL_TABLE` required, the Slack webhook) and the
+/// report's own, through `lookup`, with the problems of both in one [`super::SettingsError`].
+pub fn with_engine_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(super::Settings, ReportSettings), super::SettingsError> {
+    let mut problems = super::Problems::default();
+    let base = super::Settings::from_lookup(true, &lookup)
+        .map_err(|e| problems.extend(e.problems))
+        .ok();
+    let report = from_lookup(&lookup).map_err(|p| problems.extend(p)).ok();
+    match (base, report) {
+        (Some(base), Some(report)) => Ok((base, report)),
+        _ => Err(super::SettingsError {
+            problems: problems.into_vec(),
+        }),
+    }
+}
+
+/// [`with_engine_from_lookup`] over the process environment.
+pub fn with_engine_from_env() -> Result<(super::Settings, ReportSettings), super::SettingsError> {
+    with_engine_from_lookup(super::env)
+}

@@ -1,6 +1,12 @@
 //! The reporter's `SELFHEAL_REPORT_*` settings (engine-wide ones such as `SELFHEAL_TABLE` and the
 //! Slack webhook come from `selfheal_aws::Settings`). Empty variables count as unset; every
 //! problem is reported at once.
+//!
+//! The struct lives here because the report flow uses it; the environment is read for it by
+//! `selfheal_aws::settings::report` (with every other `SELFHEAL_*` setting, listed in its
+//! registry and held to the README there). [`ReportSettings::from_lookup`] is the pure parse
+//! over a lookup that loader calls; its messages have the same shape as the other loaders'
+//! (`NAME="value" is not a whole number ≥ 1`).
 
 use selfheal_core::report::{parse_since, ReportWindow, Thresholds, WindowEnd, WorkHours};
 
@@ -65,7 +71,9 @@ impl Default for ReportSettings {
 }
 
 impl ReportSettings {
-    /// Reads the process environment.
+    /// Reads the process environment. Kept for `selfheal_aws::report::report_from_env`; new
+    /// callers use `selfheal_aws::settings::report::from_env`, which reads the environment with
+    /// every other setting.
     pub fn from_env() -> Result<Self, Vec<String>> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -330,35 +338,5 @@ mod tests {
             Some("https://s3.console.aws.amazon.com/s3/object/my-bucket?prefix=selfheal/reports/selfheal-report-2024-06-09.html&region=eu-west-1")
         );
         assert_eq!(load(&[]).expect("valid").report_url(&key, None), None);
-    }
-
-    /// Every `SELFHEAL_REPORT_*` variable this loader reads is in the README's settings (by its
-    /// full name, or by its suffix in the thresholds row), so none is undocumented.
-    #[test]
-    fn every_report_setting_is_in_the_readme() {
-        let readme = include_str!("../../../../README.md");
-        let source = include_str!("settings.rs");
-        let mut names: Vec<&str> = source
-            .match_indices("\"SELFHEAL_REPORT_")
-            .map(|(i, _)| {
-                let rest = &source[i + 1..];
-                let end = rest
-                    .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
-                    .unwrap_or(rest.len());
-                &rest[..end]
-            })
-            .filter(|n| n.len() > "SELFHEAL_REPORT_".len())
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        assert!(names.len() >= 20, "{names:?}");
-        let missing: Vec<&&str> = names
-            .iter()
-            .filter(|n| {
-                let suffix = &n["SELFHEAL_REPORT_".len()..];
-                !readme.contains(&format!("`{n}`")) && !readme.contains(&format!("`{suffix}`"))
-            })
-            .collect();
-        assert!(missing.is_empty(), "not in the README: {missing:?}");
     }
 }
