@@ -44,22 +44,24 @@ impl Engine {
                     holder,
                     max_concurrent,
                     until,
-                    fleet,
+                    resume,
                 } => Fact::Capacity(
-                    self.take_capacity(&role, &holder, max_concurrent, until, fleet)
+                    self.take_capacity(&role, &holder, max_concurrent, until, resume)
                         .await,
                 ),
                 Step::HoldLease {
                     role,
                     holder,
-                    max_concurrent,
                     until,
                 } => {
-                    if let Err(e) = store
-                        .acquire_lease(&role, &holder, max_concurrent, now, until)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "could not extend the role lease while the command runs");
+                    match store.renew_lease(&role, &holder, now, until).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(%role, "the role lease had lapsed; it is not taken again while the remediation is in flight")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not extend the role lease while the command runs")
+                        }
                     }
                     Fact::Ok
                 }
@@ -164,20 +166,24 @@ impl Engine {
         holder: &str,
         max_concurrent: u32,
         until: EpochMillis,
-        fleet: bool,
+        resume: bool,
     ) -> Result<Capacity, PortError> {
         let lock = self.role_lock(role);
         let _guard = lock.lock().await;
         let now = self.ports.clock.now_ms();
         let store = &self.ports.store;
+        if resume {
+            return Ok(if store.renew_lease(role, holder, now, until).await? {
+                Capacity::Granted
+            } else {
+                Capacity::Lapsed
+            });
+        }
         if !store
             .acquire_lease(role, holder, max_concurrent, now, until)
             .await?
         {
             return Ok(Capacity::RoleFull);
-        }
-        if !fleet {
-            return Ok(Capacity::Granted);
         }
         match store
             .take_fleet_slot(holder, self.settings.max_per_hour, now)

@@ -52,6 +52,10 @@ pub struct PhaseSpec {
     /// approval request): its command, once known to be sent, marks when the remediation began
     /// acting (`Claim::acting_since_ms`, set once). Records data only; decides nothing.
     pub acting: bool,
+    /// The remediation's role lease lapsed while it was paused (`Capacity::Lapsed`): a command
+    /// already sent is still found and awaited, but once it is known that this phase was not
+    /// sent, it ends `timed-out` with this reason instead of being sent.
+    pub lapsed: Option<String>,
 }
 
 /// A fact the driver learned by performing the previous step.
@@ -159,6 +163,9 @@ impl PhaseRun {
             (State::Begin, Fact::Start) => self.begin(now),
             (State::AwaitFound, Fact::Found(Some(id))) => self.record_id(id, now),
             (State::AwaitFound, Fact::Found(None)) | (State::AwaitSentAtSaved, Fact::Saved) => {
+                if let Some(stop) = self.stop_unsent() {
+                    return stop;
+                }
                 if self.spec.recheck {
                     self.spec.recheck = false;
                     self.state = State::AwaitRecheck;
@@ -274,11 +281,20 @@ impl PhaseRun {
             // Sent-at is saved before the mode is read, so the mode read is the last thing
             // before SendCommand and at most a few seconds old when it goes out.
             None => {
+                if let Some(stop) = self.stop_unsent() {
+                    return stop;
+                }
                 self.claim.phase_sent_at_ms = Some(now);
                 self.state = State::AwaitSentAtSaved;
                 Step::SaveClaim
             }
         }
+    }
+
+    /// A phase known not to be sent, of a remediation whose lease lapsed: it ends here.
+    fn stop_unsent(&mut self) -> Option<Step> {
+        let why = self.spec.lapsed.take()?;
+        Some(self.done(Some(Outcome::TimedOut), Ending::because(why)))
     }
 
     fn read_mode(&mut self, now: EpochMillis) -> Step {
@@ -354,6 +370,7 @@ mod tests {
             poll_retries: 3,
             recheck: false,
             acting: true,
+            lapsed: None,
         }
     }
 
@@ -506,6 +523,48 @@ mod tests {
             run.step(Fact::Found(Some("c1".into())), T0),
             Step::SaveClaim
         );
+    }
+
+    #[test]
+    fn a_lapsed_lease_awaits_what_was_sent_and_sends_nothing_new() {
+        let lapsed = || {
+            let mut s = spec(Phase::Commands);
+            s.lapsed = Some("lease lapsed".into());
+            s
+        };
+        let timed_out = |s: &Step| {
+            matches!(
+                s,
+                Step::Done {
+                    outcome: Some(Outcome::TimedOut),
+                    ..
+                }
+            )
+        };
+        // Not begun: it ends at once, before its sent-at is even saved.
+        let mut run = PhaseRun::new(lapsed(), claim());
+        assert!(timed_out(&run.step(Fact::Start, T0)));
+        // Begun, not found by its comment: not sent, it ends.
+        let mut c = claim();
+        c.phase = Some("commands".into());
+        c.phase_sent_at_ms = Some(T0 - 5);
+        let mut run = PhaseRun::new(lapsed(), c.clone());
+        assert!(matches!(
+            run.step(Fact::Start, T0),
+            Step::FindByComment { .. }
+        ));
+        assert!(timed_out(&run.step(Fact::Found(None), T0)));
+        // Found by its comment: it was sent, so it is awaited like any other.
+        let mut run = PhaseRun::new(lapsed(), c.clone());
+        run.step(Fact::Start, T0);
+        assert_eq!(
+            run.step(Fact::Found(Some("c1".into())), T0),
+            Step::SaveClaim
+        );
+        // Its id saved before: read, never sent again.
+        c.command_id = Some("c1".into());
+        let mut run = PhaseRun::new(lapsed(), c);
+        assert!(!timed_out(&run.step(Fact::Start, T0)));
     }
 
     #[test]

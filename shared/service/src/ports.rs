@@ -404,6 +404,16 @@ pub trait StateStore: Send + Sync {
         now: EpochMillis,
         until: EpochMillis,
     ) -> Result<bool, PortError>;
+    /// Extends `holder`'s lease to `until` only if it still holds one that has not expired at
+    /// `now`; never takes a lease again (a lapsed lease may have let another remediation of
+    /// the role start). `false`: the holder has no live lease.
+    async fn renew_lease(
+        &self,
+        role: &str,
+        holder: &str,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<bool, PortError>;
     async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError>;
     /// Takes one fleet-wide start if fewer than `max` started since `now - 1 h`.
     async fn take_fleet_slot(

@@ -138,6 +138,18 @@ impl StateStore for FaultyStore {
                 .await
         )
     }
+    async fn renew_lease(
+        &self,
+        role: &str,
+        holder: &str,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<bool, PortError> {
+        faulty!(
+            self.faults,
+            self.inner.renew_lease(role, holder, now, until).await
+        )
+    }
     async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError> {
         faulty!(self.faults, self.inner.release_lease(role, holder).await)
     }

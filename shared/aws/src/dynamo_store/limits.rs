@@ -101,6 +101,36 @@ impl DynamoStateStore {
         Err(race_lost("role lease"))
     }
 
+    /// Extends `holder`'s unexpired lease (never shortens it); a lapsed or absent one is not
+    /// taken again. The same versioned read-modify-write as [`Self::acquire_lease`].
+    pub(crate) async fn renew_lease(
+        &self,
+        role: &str,
+        holder: &str,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<bool, PortError> {
+        let pk = format!("lease#{role}");
+        for attempt in 0..MAX_RACE_RETRIES {
+            pause_before(attempt).await;
+            let Some(stored) = self.get(&pk, "lease").await? else {
+                return Ok(false);
+            };
+            let version = version_of(&stored);
+            let mut holders = stored.get("holders").map(number_map).unwrap_or_default();
+            holders.retain(|_, t| *t > now);
+            let Some(held) = holders.get_mut(holder) else {
+                return Ok(false);
+            };
+            *held = (*held).max(until);
+            let item = lease_item(&pk, &holders);
+            if let Write::Done = self.put_versioned(item, version).await? {
+                return Ok(true);
+            }
+        }
+        Err(race_lost("role lease"))
+    }
+
     /// One conditional `UpdateItem`: removes the holder and bumps the version (so a concurrent
     /// acquire that read the old set cannot write it back). Absent item or holder: nothing to do.
     pub(crate) async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError> {

@@ -303,6 +303,16 @@ impl StateStore for DynamoStateStore {
         self.acquire_lease(role, holder, max, now, until).await
     }
 
+    async fn renew_lease(
+        &self,
+        role: &str,
+        holder: &str,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<bool, PortError> {
+        self.renew_lease(role, holder, now, until).await
+    }
+
     async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError> {
         self.release_lease(role, holder).await
     }

@@ -62,6 +62,7 @@ pub fn cases() -> Vec<Case<Kit>> {
         attempts_count_within_the_window,
         concurrent_attempts_never_exceed_the_budget,
         leases_hold_at_most_max_holders,
+        a_lapsed_lease_is_never_renewed,
         concurrent_leases_never_exceed_max,
         fleet_slots_cap_starts_per_hour,
         notes_are_new_once,
@@ -508,6 +509,47 @@ async fn leases_hold_at_most_max_holders(kit: Kit) {
     assert_eq!(
         s.acquire_lease("web", "h5", 1, 20_000, 30_000).await,
         Ok(true)
+    );
+}
+
+/// Renewing extends only a live lease of the same holder (never shortens it) and never takes a
+/// lapsed or absent one, even when the role has room.
+async fn a_lapsed_lease_is_never_renewed(kit: Kit) {
+    let w = kit.fresh().await;
+    let s = w.store();
+    assert_eq!(
+        s.renew_lease("web", "h1", 0, 10_000).await,
+        Ok(false),
+        "no lease item"
+    );
+    assert_eq!(s.acquire_lease("web", "h1", 2, 0, 10_000).await, Ok(true));
+    assert_eq!(
+        s.renew_lease("web", "h2", 1, 10_000).await,
+        Ok(false),
+        "not a holder, though the role has room"
+    );
+    assert_eq!(s.renew_lease("web", "h1", 1, 20_000).await, Ok(true));
+    assert_eq!(
+        s.renew_lease("web", "h1", 2, 15_000).await,
+        Ok(true),
+        "never shortened"
+    );
+    // Still held at 19 999 (until 20 000), lapsed at 20 000.
+    assert_eq!(
+        s.acquire_lease("web", "h2", 1, 19_999, 40_000).await,
+        Ok(false)
+    );
+    assert_eq!(s.renew_lease("web", "h1", 20_000, 50_000).await, Ok(false));
+    assert_eq!(
+        s.acquire_lease("web", "h2", 1, 20_000, 40_000).await,
+        Ok(true),
+        "a renewal after the lapse took nothing"
+    );
+    s.release_lease("web", "h2").await.expect("released");
+    assert_eq!(
+        s.renew_lease("web", "h2", 20_001, 50_000).await,
+        Ok(false),
+        "released"
     );
 }
 

@@ -119,6 +119,19 @@ impl<T: StateStore + ?Sized> StateStore for LostResponses<T> {
             self.inner.acquire_lease(role, holder, max, now, until)
         )
     }
+    async fn renew_lease(
+        &self,
+        role: &str,
+        holder: &str,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<bool, PortError> {
+        lossy!(
+            self,
+            "renew_lease",
+            self.inner.renew_lease(role, holder, now, until)
+        )
+    }
     async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError> {
         lossy!(
             self,

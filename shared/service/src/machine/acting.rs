@@ -104,16 +104,16 @@ impl AlertRun {
     /// hold, at least the claim lease) and, for a remediation not yet started, a fleet slot.
     pub(super) fn take_capacity(&mut self) -> Step {
         let entry = self.entry_or_empty();
-        let hold = ms(self.settings.running_hold).max(self.lease_ms());
+        let hold = self.hold_ms(&entry);
         self.state = State::Capacity;
         self.emit_then(Step::TakeCapacity {
             role: self.role.clone().unwrap_or_default(),
             holder: claim_id(&self.identity()),
             max_concurrent: entry.max_concurrent,
             until: self.now + hold,
-            // Counted once, when a remediation first passes the guards; a run resumed with a
-            // phase begun never takes (nor loses its lease over) a fleet slot again.
-            fleet: self.claim_ref().phase.is_none(),
+            // A fleet slot is counted once, when a remediation first passes the guards; a run
+            // resumed with a phase begun only renews the lease it kept.
+            resume: self.claim_ref().phase.is_some(),
         })
     }
 
@@ -129,6 +129,16 @@ impl AlertRun {
                 "the fleet already started {} remediations in the last hour (SELFHEAL_MAX_PER_HOUR)",
                 self.settings.max_per_hour
             )),
+            Capacity::Lapsed => {
+                // A command already sent is still found and awaited; nothing new is sent.
+                self.lapsed = Some(format!(
+                    "not resumed while it held its place in role {role} (held {} min after its last step): other remediations of the role may have run since, so no further phase is sent",
+                    self.hold_ms(&entry) / 60_000
+                ));
+                self.holds_lease = false;
+                self.release_on_fail = false;
+                self.start_phases()
+            }
             Capacity::Granted => {
                 self.holds_lease = true;
                 let resuming = self.claim_ref().phase.is_some();
@@ -234,6 +244,7 @@ impl AlertRun {
             // The precheck before an approval request is evidence for the approver: the wait
             // for the press is still to come.
             acting: self.action != Action::Approve,
+            lapsed: self.lapsed.clone(),
         };
         let claim = self.claim.take().unwrap_or_default();
         let mut run = Box::new(PhaseRun::new(spec, claim));
@@ -294,11 +305,10 @@ impl AlertRun {
     /// the next delivery resumes it, and hand the claim back.
     pub(super) fn still_running(&mut self) -> Step {
         let entry = self.entry_or_empty();
-        let hold = ms(self.settings.running_hold).max(self.lease_ms());
+        let hold = self.hold_ms(&entry);
         self.outbox.push_back(Step::HoldLease {
             role: self.role.clone().unwrap_or_default(),
             holder: claim_id(&self.identity()),
-            max_concurrent: entry.max_concurrent,
             until: self.now + hold,
         });
         self.hand_back_claim(State::RunningHandedBack)

@@ -169,16 +169,14 @@ impl AlertRun {
         let (Some(role), true) = (claim.role.clone(), claim.phase.is_some()) else {
             return;
         };
-        let max_concurrent = claim
+        let hold = claim
             .runbook
             .as_deref()
             .and_then(|k| self.runbooks.get(k))
-            .map_or(1, |e| e.max_concurrent);
-        let hold = ms(self.settings.running_hold).max(self.lease_ms());
+            .map_or_else(|| self.hold_ms(&self.entry_or_empty()), |e| self.hold_ms(e));
         self.outbox.push_back(Step::HoldLease {
             role,
             holder: claim_id(&self.identity()),
-            max_concurrent,
             until: self.now + hold,
         });
     }

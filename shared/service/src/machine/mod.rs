@@ -29,6 +29,10 @@ use selfheal_core::runbook::Mode;
 use selfheal_core::silence::{find_silence, tag_silence, Silence};
 use selfheal_core::{claim_id, decide, Action, Alert, InstanceId, RunbookEntry, RunbookMap};
 use std::collections::VecDeque;
+
+/// Added to a phase's timeout in [`AlertRun::hold_ms`]: SSM reports a timed-out command a
+/// little after its execution timeout.
+const HOLD_MARGIN_MS: EpochMillis = 5 * 60 * 1000;
 use std::sync::Arc;
 
 mod acting;
@@ -76,20 +80,21 @@ pub enum Step {
     },
     MarkNeedsReview(NeedsReview),
     /// The role lease and then a fleet slot, under the role's in-process lock (the lease is
-    /// released again when the fleet slot fails).
+    /// released again when the fleet slot fails). A remediation resumed with a phase begun
+    /// (`resume`) takes neither: it only renews the lease it still holds, and a lease that
+    /// lapsed while it was paused is [`Capacity::Lapsed`], never taken again.
     TakeCapacity {
         role: String,
         holder: String,
         max_concurrent: u32,
         until: EpochMillis,
-        /// Take a fleet slot too (not when resuming a remediation already counted).
-        fleet: bool,
+        resume: bool,
     },
-    /// Extends the lease while a command keeps running after the deadline (failure only logged).
+    /// Extends the lease the claim still holds while its remediation is in flight; never takes
+    /// a lapsed one again (failure only logged).
     HoldLease {
         role: String,
         holder: String,
-        max_concurrent: u32,
         until: EpochMillis,
     },
     /// Failure only logged: the lease expires on its own.
@@ -130,6 +135,10 @@ pub enum Capacity {
     RoleFull,
     /// The fleet started `SELFHEAL_MAX_PER_HOUR` in the last hour (the lease was released).
     FleetFull,
+    /// A resumed remediation no longer holds its role lease: it lapsed while the remediation
+    /// was paused (no delivery within the hold), so another remediation of the role may have
+    /// run since. Nothing more runs for it.
+    Lapsed,
 }
 
 /// What performing the previous step produced.
@@ -285,6 +294,9 @@ pub struct AlertRun {
     first_attempt: Option<u32>,
     holds_lease: bool,
     release_on_fail: bool,
+    /// Set when a resumed remediation's role lease had lapsed ([`Capacity::Lapsed`]): the
+    /// reason no further phase is sent.
+    lapsed: Option<String>,
     phases: Vec<Phase>,
     next_phase: usize,
     close_approval: bool,
@@ -322,6 +334,7 @@ impl AlertRun {
             first_attempt: None,
             holds_lease: false,
             release_on_fail: false,
+            lapsed: None,
             phases: Vec::new(),
             next_phase: 0,
             close_approval: false,
@@ -691,6 +704,16 @@ impl AlertRun {
 
     pub(super) fn lease_ms(&self) -> EpochMillis {
         ms(self.settings.claim_lease)
+    }
+
+    /// How long a role lease is held past its latest step: the running hold, at least the
+    /// claim lease, and at least one phase's whole timeout (a command may run that long on the
+    /// instance, so the lease must not lapse under it).
+    pub(super) fn hold_ms(&self, entry: &RunbookEntry) -> EpochMillis {
+        let phase = EpochMillis::from(entry.timeout_seconds) * 1000 + HOLD_MARGIN_MS;
+        ms(self.settings.running_hold)
+            .max(self.lease_ms())
+            .max(phase)
     }
 
     pub(super) fn claim_ref(&self) -> &Claim {

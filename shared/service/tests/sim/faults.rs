@@ -467,6 +467,31 @@ impl StateStore for SimStore {
             })
             .await
     }
+    async fn renew_lease(
+        &self,
+        role: &str,
+        holder: &str,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<bool, PortError> {
+        if self.g.fx.sabotage == Sabotage::NoLeases {
+            return self.g.call("ddb.renew_lease", async { Ok(true) }).await;
+        }
+        self.g
+            .call("ddb.renew_lease", async {
+                let r = self.inner.renew_lease(role, holder, now, until).await;
+                self.g.fx.note(|| {
+                    format!(
+                        "{}   renew lease {role} {} for {}s: {r:?}",
+                        self.g.name,
+                        &holder[..holder.len().min(8)],
+                        (until - now) / 1000
+                    )
+                });
+                r
+            })
+            .await
+    }
     async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError> {
         self.g
             .call("ddb.release_lease", async {

@@ -68,6 +68,27 @@ pub(super) async fn acquire_lease(
     }
 }
 
+pub(super) async fn renew_lease(
+    store: &FakeStore,
+    role: &str,
+    holder: &str,
+    now: EpochMillis,
+    until: EpochMillis,
+) -> Result<bool, PortError> {
+    store.check()?;
+    check_key(&format!("lease#{role}"), "lease")?;
+    let mut leases = lock(&store.leases);
+    let holders = leases.entry(role.to_owned()).or_default();
+    holders.retain(|_, u| *u > now);
+    match holders.get_mut(holder) {
+        Some(u) => {
+            *u = (*u).max(until);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
 pub(super) async fn release_lease(
     store: &FakeStore,
     role: &str,

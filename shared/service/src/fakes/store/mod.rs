@@ -103,6 +103,16 @@ impl StateStore for FakeStore {
         limits::acquire_lease(self, role, holder, max, now, until).await
     }
 
+    async fn renew_lease(
+        &self,
+        role: &str,
+        holder: &str,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) -> Result<bool, PortError> {
+        limits::renew_lease(self, role, holder, now, until).await
+    }
+
     async fn release_lease(&self, role: &str, holder: &str) -> Result<(), PortError> {
         limits::release_lease(self, role, holder).await
     }
