@@ -8,9 +8,19 @@ and keeps, since the last reset:
   requests, by_action {action: count}, sum_s (per-request times added up),
   busy_s (the union of the intervals in which moto was serving at least one request — the time
           moto needs for these calls; overlapping requests are not counted twice),
-  cpu_s (the process CPU time moto used, HTTP parsing included).
+  cpu_s (the process CPU time moto used, HTTP parsing included),
+  errors {"Action:Code": count} for every answer with status ≥ 400 (the code from the JSON
+          `__type` or the XML `<Code>`), and of those, as separate counters,
+          conditional_check_failed (ConditionalCheckFailedException) and transaction_canceled
+          (TransactionCanceledException),
+  events: for SendCommand and ReceiveMessage, one entry per request
+          {"action", "t" (epoch seconds when the request arrived), "end" (when it was answered),
+          "instances" (SendCommand's InstanceIds), "comment" (SendCommand's Comment),
+          "messages" (how many messages a ReceiveMessage returned), "status"}.
+SDK retries are separate requests, so they are counted like any other call.
 
-GET /bench-stats answers the stats as JSON; POST /bench-stats resets them.
+GET /bench-stats answers the stats as JSON (GET /bench-stats?events=0 leaves the events out);
+POST /bench-stats resets them.
 
 MOTO_BENCH_LATENCY_MS=N adds N ms before each AWS request is served (not counted in moto's time):
 a stand-in for the network round trip to a real AWS endpoint, where calls run in parallel
@@ -21,6 +31,7 @@ Usage: python bench/moto_timed.py PORT   (prints "READY <port>", runs until kill
 import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -53,6 +64,10 @@ class Stats:
             self.in_flight = 0
             self.busy_since = 0.0
             self.cpu0 = time.process_time()
+            self.errors = {}
+            self.conditional_check_failed = 0
+            self.transaction_canceled = 0
+            self.events = []
 
     def begin(self):
         with self.lock:
@@ -60,8 +75,17 @@ class Stats:
                 self.busy_since = time.perf_counter()
             self.in_flight += 1
 
-    def end(self, action, took):
+    def end(self, action, took, status=200, code=None, event=None):
         with self.lock:
+            if status >= 400:
+                key = f"{action}:{code or status}"
+                self.errors[key] = self.errors.get(key, 0) + 1
+                if code and "ConditionalCheckFailed" in code:
+                    self.conditional_check_failed += 1
+                if code and "TransactionCanceled" in code:
+                    self.transaction_canceled += 1
+            if event is not None:
+                self.events.append(event)
             self.in_flight -= 1
             if self.in_flight == 0:
                 self.busy_s += time.perf_counter() - self.busy_since
@@ -69,9 +93,13 @@ class Stats:
             self.sum_s += took
             self.by_action[action] = self.by_action.get(action, 0) + 1
 
-    def snapshot(self):
+    def snapshot(self, events=True):
         with self.lock:
             return {
+                "errors": dict(sorted(self.errors.items())),
+                "conditional_check_failed": self.conditional_check_failed,
+                "transaction_canceled": self.transaction_canceled,
+                **({"events": list(self.events)} if events else {}),
                 "requests": self.requests,
                 "by_action": dict(sorted(self.by_action.items())),
                 "sum_s": self.sum_s,
@@ -98,25 +126,74 @@ def action_of(environ, body):
     return environ.get("REQUEST_METHOD", "?") + " " + path
 
 
+EVENT_ACTIONS = ("SendCommand", "ReceiveMessage")
+
+
+def error_code(chunks):
+    """The error code of an AWS error answer (JSON `__type` or XML `<Code>`), else None."""
+    body = b"".join(chunks)[:4096]
+    try:
+        doc = json.loads(body)
+        t = doc.get("__type") or doc.get("code") or (doc.get("Error") or {}).get("Code")
+        if t:
+            return str(t).rsplit("#", 1)[-1]
+    except (ValueError, AttributeError):
+        pass
+    m = re.search(rb"<Code>([^<]+)</Code>", body)
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+def event_of(action, body, chunks, t, end, status):
+    ev = {"action": action, "t": t, "end": end, "status": status}
+    try:
+        if action == "SendCommand":
+            doc = json.loads(body)
+            ev["instances"] = doc.get("InstanceIds") or []
+            ev["comment"] = doc.get("Comment")
+        elif action == "ReceiveMessage":
+            out = b"".join(chunks)
+            ev["messages"] = out.count(b'"MessageId"') or out.count(b"<MessageId>")
+    except ValueError:
+        pass
+    return ev
+
+
 def timed(app):
     def wrapper(environ, start_response):
         if environ.get("PATH_INFO") == "/bench-stats":
             if environ.get("REQUEST_METHOD") == "POST":
                 STATS.reset()
-            payload = json.dumps(STATS.snapshot()).encode()
+            events = b"events=0" not in environ.get("QUERY_STRING", "").encode()
+            payload = json.dumps(STATS.snapshot(events)).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
             return [payload]
         if LATENCY_S:
             time.sleep(LATENCY_S)  # releases the GIL: concurrent requests wait in parallel
         STATS.begin()
+        wall = time.time()
         start = time.perf_counter()
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        seen = {"status": 0}
+
+        def recording_start_response(status, headers, exc_info=None):
+            try:
+                seen["status"] = int(status.split()[0])
+            except (ValueError, IndexError):
+                pass
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        chunks = []
         try:
-            chunks = list(app(environ, start_response))
+            chunks = list(app(environ, recording_start_response))
         finally:
-            STATS.end(action_of(environ, body), time.perf_counter() - start)
+            took = time.perf_counter() - start
+            action = action_of(environ, body)
+            status = seen["status"]
+            code = error_code(chunks) if status >= 400 else None
+            event = event_of(action, body, chunks, wall, wall + took, status) if action in EVENT_ACTIONS else None
+            STATS.end(action, took, status, code, event)
         return chunks
 
     return wrapper
