@@ -295,6 +295,13 @@ fn map(vars: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 type Loader = fn(&HashMap<String, String>) -> Vec<String>;
+/// A loader's case: its name, the loader, the variables set, the problems expected.
+type Case = (
+    &'static str,
+    Loader,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
 
 fn engine(m: &HashMap<String, String>) -> Vec<String> {
     Settings::from_lookup(true, |k| m.get(k).cloned())
@@ -335,11 +342,7 @@ fn report_with_engine(m: &HashMap<String, String>) -> Vec<String> {
 
 #[test]
 fn every_loader_reports_every_problem_at_once() {
-    let valid_approvals = [
-        ("SELFHEAL_SLACK_SIGNING_SECRET_PARAM", "/p"),
-        ("SELFHEAL_QUEUE_URL", "https://sqs.example/q"),
-    ];
-    let cases: &[(&str, Loader, &[(&str, &str)], &[&str])] = &[
+    let cases: &[Case] = &[
         (
             "engine",
             engine,
@@ -369,8 +372,8 @@ fn every_loader_reports_every_problem_at_once() {
             "approvals",
             approvals,
             &[
-                valid_approvals[0],
-                valid_approvals[1],
+                ("SELFHEAL_SLACK_SIGNING_SECRET_PARAM", "/p"),
+                ("SELFHEAL_QUEUE_URL", "https://sqs.example/q"),
                 ("SELFHEAL_TABLE", "t"),
                 ("SELFHEAL_APPROVAL_TTL_MINUTES", "20000"),
                 ("SELFHEAL_SLACK_API_URL", "slack.com"),

@@ -189,8 +189,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A value parsed by `T::from_str` (a choice such as `stdout|stderr|off`), else `default`;
-    /// `expected` completes the message "… is not {expected}".
+    /// A value parsed by `T::from_str` (a choice such as `stdout|stderr|off`); `None` when unset
+    /// or invalid (then reported: `NAME="value" is not {expected}`).
     pub fn parsed<T: FromStr>(&mut self, name: &str, expected: &str) -> Option<T> {
         let raw = self.trimmed(name)?;
         match raw.parse::<T>() {
