@@ -15,7 +15,8 @@ and keeps, since the last reset:
           (TransactionCanceledException),
   events: for SendCommand and ReceiveMessage, one entry per request
           {"action", "t" (epoch seconds when the request arrived), "end" (when it was answered),
-          "instances" (SendCommand's InstanceIds), "comment" (SendCommand's Comment),
+          "instances", "comment" (SendCommand's InstanceIds and Comment), "command_id" (the id it
+          answered),
           "messages" (how many messages a ReceiveMessage returned), "status"}.
 SDK retries are separate requests, so they are counted like any other call.
 
@@ -150,10 +151,12 @@ def event_of(action, body, chunks, t, end, status):
             doc = json.loads(body)
             ev["instances"] = doc.get("InstanceIds") or []
             ev["comment"] = doc.get("Comment")
+            if status < 400:
+                ev["command_id"] = json.loads(b"".join(chunks))["Command"]["CommandId"]
         elif action == "ReceiveMessage":
             out = b"".join(chunks)
             ev["messages"] = out.count(b'"MessageId"') or out.count(b"<MessageId>")
-    except ValueError:
+    except (ValueError, KeyError, TypeError):
         pass
     return ev
 

@@ -2,6 +2,7 @@
 
 Inputs (any may be missing): criterion's estimates under TARGET/criterion (handler bench),
 RESULTS/lambda.json (bench/lambda_bench.py), RESULTS/serve.jsonl (bench/serve_vs_python.sh),
+RESULTS/calls.json (bench/calls.py: AWS calls per alert, mixed batch, storm),
 RESULTS/sizes.tsv (binary, bytes), RESULTS/load.txt (machine load lines).
 
 Usage: python bench/table.py RESULTS_DIR TARGET_DIR
@@ -43,6 +44,73 @@ def ratio(a, b):
 
 def verdict(ok):
     return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+
+def calls_rows(calls):
+    """Rows of bench/calls.py: the Rust column is `selfheal serve`, the Python column the naive
+    script (bench/python_naive.py) unless the row says otherwise."""
+    rows = []
+    runs = calls.get("healable", [])
+
+    def med(impl, key):
+        xs = [r[key] for r in runs if r["impl"] == impl and r.get(key) is not None]
+        return statistics.median(xs) if xs else None
+
+    def med_op(impl, op):
+        xs = [r["per_alert"].get(op, 0) for r in runs if r["impl"] == impl and r["healed"]]
+        return statistics.median(xs) if xs else None
+
+    if runs:
+        rc, nc, pc = med("selfheal", "calls_per_alert"), med("naive", "calls_per_alert"), med("python", "calls_per_alert")
+        rows.append(("AWS calls per healed alert (selfheal / naive)", fmt(rc, "", 1), fmt(nc, "", 1), ratio(rc, nc), "report", ""))
+        ops = sorted({op for r in runs if r["impl"] in ("selfheal", "naive") for op in r["per_alert"]})
+        for op in ops:
+            rows.append((f"  {op} per healed alert", fmt(med_op("selfheal", op), "", 1), fmt(med_op("naive", op), "", 1),
+                         "", "", ""))
+        rows.append(("  python_serve.py (full handler) per healed alert", "", fmt(pc, "", 1), ratio(rc, pc), "", ""))
+        rw, nw, pw = med("selfheal", "wall_ms"), med("naive", "wall_ms"), med("python", "wall_ms")
+        ok = rw / nw <= 0.5 if rw and nw else None
+        rows.append(("serve --once 10 messages vs naive: start → exit (ms, median)", fmt(rw, " ms"), fmt(nw, " ms"),
+                     ratio(rw, nw), "≤ 0.5× naive", verdict(ok)))
+        rows.append(("  python_serve.py start → exit (ms, median)", "", fmt(pw, " ms"), ratio(rw, pw), "", ""))
+        r50, r95, n50, n95 = med("selfheal", "p50_ms"), med("selfheal", "p95_ms"), med("naive", "p50_ms"), med("naive", "p95_ms")
+        rows.append(("  ReceiveMessage → alert's first SendCommand p50 / p95 (ms)", f"{fmt(r50)} / {fmt(r95)}",
+                     f"{fmt(n50)} / {fmt(n95)}", ratio(r50, n50), "", ""))
+    mixed = calls.get("mixed") or {}
+    if "selfheal" in mixed:
+        m, n = mixed["selfheal"], mixed.get("naive")
+        rows.append(("mixed 10-message batch: AWS calls per batch", fmt(m["calls"], "", 0), fmt(n["calls"], "", 0) if n else "",
+                     ratio(m["calls"], n["calls"]) if n else "", "report", ""))
+        ops = sorted(set(m["by_action"]) | set((n or {}).get("by_action", {})))
+        for op in ops:
+            rows.append((f"  {op}", fmt(m["by_action"].get(op, 0), "", 0), fmt((n or {}).get("by_action", {}).get(op, 0), "", 0) if n else "",
+                         "", "", ""))
+        for i, msg in enumerate(m["messages"]):
+            other = ""
+            if n:
+                same = [x for x in n["messages"] if x["kind"] == msg["kind"]]
+                k = [x for x in m["messages"] if x["kind"] == msg["kind"]].index(msg)
+                if k < len(same):
+                    other = f"{same[k]['outcome']} ({same[k]['disposition']})"
+            rows.append((f"  message {i + 1} ({msg['kind']}): outcome", f"{msg['outcome']} ({msg['disposition']})", other, "", "", ""))
+    st = calls.get("storm")
+    if st:
+        head = (f"storm: {st['alerts']:,} alerts, {st['instances']} instances × {len(st['roles'])} roles, "
+                f"{st['workers']} serve workers")
+        rows.append((head + ": calls per alert", fmt(st["calls_per_alert"], "", 1), "", "", "report", ""))
+        rows.append(("  wall time (s)", fmt(st["wall_s"], " s"), "", "", "report", ""))
+        rows.append(("  ConditionalCheckFailed answers", fmt(st["conditional_check_failed"], "", 0), "", "", "report", ""))
+        rows.append(("  TransactionCanceled answers", fmt(st["transaction_canceled"], "", 0), "", "", "report", ""))
+        ret = ", ".join(f"{k} {v}" for k, v in sorted(st["returned"].items())) or "none"
+        rows.append(("  records returned to the queue", f"{st['returned_total']:,} ({ret})", "", "", "report", ""))
+        fin = ", ".join(f"{k} {v}" for k, v in sorted(st["final_outcomes"].items()))
+        rows.append(("  final outcomes (deleted)", fin, "", "", "report", ""))
+        worst = max((c["max_overlap"] for c in st["caps"].values()), default=None)
+        rows.append((f"  most overlapping remediations of one role (max_concurrent {st['max_concurrent']})",
+                     fmt(worst, "", 0), "", "", f"≤ {st['max_concurrent']}",
+                     verdict(None if worst is None else worst <= st["max_concurrent"])))
+        rows.append(("  roles with a cap violation", fmt(st["cap_violations"], "", 0), "", "", "0", verdict(st["cap_violations"] == 0)))
+    return rows
 
 
 def main():
@@ -134,6 +202,14 @@ def main():
         rows.append(("  moto's own time for the run's calls (ms)", fmt(rb, " ms"), fmt(pb, " ms"), "", "", ""))
         rows.append(("  AWS calls", fmt(med("rust", "calls"), "", 0), fmt(med("python", "calls"), "", 0), "", "", ""))
 
+    calls = None
+    try:
+        calls = json.load(open(os.path.join(results, "calls.json")))
+    except (OSError, ValueError):
+        pass
+    if calls:
+        rows += calls_rows(calls)
+
     try:
         for line in open(os.path.join(results, "sizes.tsv")):
             name, size = line.split()
@@ -162,6 +238,17 @@ def main():
         for impl in ("rust", "python"):
             if lam[impl]["problems"]:
                 print(f"PROBLEMS (Lambda, {impl}): {len(lam[impl]['problems'])} run(s):", "; ".join(sorted(set(lam[impl]["problems"]))))
+    if calls:
+        for r in calls.get("healable", []):
+            if r["problems"]:
+                print(f"PROBLEMS (calls, {r['impl']} run {r['run']}):", "; ".join(r["problems"]))
+        for impl, m in calls.get("mixed", {}).items():
+            if m["problems"]:
+                print(f"PROBLEMS (mixed batch, {impl}):", "; ".join(m["problems"]))
+        st = calls.get("storm")
+        if st and (st["timed_out"] or st["cap_violations"] or st["failed_runs"]):
+            print("PROBLEMS (storm):", f"timed out: {st['timed_out']}, cap violations: {st['cap_violations']},",
+                  f"failed serve runs: {st['failed_runs']}", "; ".join(st.get("stderr", [])))
     for s_ in serve:
         if s_["problems"]:
             print(f"PROBLEMS (serve, {s_['impl']}):", "; ".join(s_["problems"]))

@@ -1,7 +1,8 @@
 """The standard benchmark workload (issue 9), set up in moto with boto3, and its events.
 
 - ten EC2 instances tagged Role=api (moto's EC2 API),
-- the alarm `api:nginx_down` in ALARM state (the engine re-checks the live state),
+- the alarm `api:nginx_down` in ALARM state (the engine re-checks the live state and that the
+  alarm watches the alert's instance: a metric-math alarm over the ten instances),
 - the mode parameter set to `enforce`, a fresh state table per run,
 - SNS-wrapped CloudWatch alarm notifications in the shape of tests/fixtures/sns-envelope.json, one
   per instance, with a fresh StateChangeTime per alert on every invocation.
@@ -51,6 +52,44 @@ def client(service, endpoint):
     )
 
 
+def put_role_alarm(cw, name, instances):
+    """The alarm `name` watching every one of `instances`: a metric-math alarm, MIN over each
+    instance's nginx process count (the engine re-checks that the alarm's own configuration names
+    the alert's InstanceId, so one alarm for a role must list its instances; real CloudWatch allows
+    10 metrics per alarm, moto any number)."""
+    metrics = [
+        {
+            "Id": f"m{k}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "CWAgent",
+                    "MetricName": "procstat_lookup_pid_count",
+                    "Dimensions": [{"Name": "exe", "Value": "nginx"}, {"Name": "InstanceId", "Value": i}],
+                },
+                "Period": 60,
+                "Stat": "Minimum",
+            },
+            "ReturnData": False,
+        }
+        for k, i in enumerate(instances)
+    ]
+    metrics.append(
+        {
+            "Id": "fewest",
+            "Expression": "MIN([" + ",".join(m["Id"] for m in metrics) + "])",
+            "Label": "fewest nginx processes on one instance",
+            "ReturnData": True,
+        }
+    )
+    cw.put_metric_alarm(
+        AlarmName=name,
+        Metrics=metrics,
+        EvaluationPeriods=2,
+        Threshold=1.0,
+        ComparisonOperator="LessThanThreshold",
+    )
+
+
 class World:
     """What one benchmark run needs in moto."""
 
@@ -70,17 +109,7 @@ class World:
             )
             self.instances = [i["InstanceId"] for i in out["Instances"]]
         cw = client("cloudwatch", endpoint)
-        cw.put_metric_alarm(
-            AlarmName=ALARM,
-            Namespace="CWAgent",
-            MetricName="procstat_lookup_pid_count",
-            Dimensions=[{"Name": "exe", "Value": "nginx"}],
-            Statistic="Minimum",
-            Period=60,
-            EvaluationPeriods=2,
-            Threshold=1.0,
-            ComparisonOperator="LessThanThreshold",
-        )
+        put_role_alarm(cw, ALARM, self.instances)
         cw.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="bench")
         client("ssm", endpoint).put_parameter(Name=MODE_PARAM, Value="enforce", Type="String", Overwrite=True)
         self.ddb = client("dynamodb", endpoint)
