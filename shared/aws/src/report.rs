@@ -71,7 +71,7 @@ pub async fn report_from_env(
 ) -> Result<Report, ReporterError> {
     let days = parse_since(since).map_err(|e| ReporterError::Usage(e.to_string()))?;
     let base = Settings::from_env(true).map_err(|e| ReporterError::Config(e.problems))?;
-    let settings = ReportSettings::from_env().map_err(ReporterError::Config)?;
+    let settings = crate::settings::report::from_env().map_err(ReporterError::Config)?;
     let table = base
         .table
         .ok_or_else(|| ReporterError::Config(vec!["SELFHEAL_TABLE is required".into()]))?;

@@ -104,7 +104,7 @@ fn approvals_settings_are_in_its_own_page() {
     assert!(missing.is_empty(), "not in docs/approvals.md: {missing:?}");
 }
 
-/// The files that read settings: the loaders, and the report's parse in service.
+/// The files that read settings: the loaders of `shared/aws/src/settings/`.
 fn loader_sources() -> Vec<(PathBuf, String)> {
     let dir = root().join("shared/aws/src/settings");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -113,7 +113,6 @@ fn loader_sources() -> Vec<(PathBuf, String)> {
         .filter(|p| p.extension().is_some_and(|e| e == "rs"))
         .filter(|p| !p.ends_with("registry.rs"))
         .collect();
-    files.push(root().join("shared/service/src/report/settings.rs"));
     files.sort();
     files
         .into_iter()
@@ -186,17 +185,10 @@ const TEST_INFRASTRUCTURE: &[(&str, &str)] = &[
 ];
 
 /// Files that read the environment through a variable rather than a literal name.
-const READS_THROUGH_A_VARIABLE: &[(&str, &str)] = &[
-    (
-        "shared/service/src/failpoints.rs",
-        "reads `ENV` = SELFHEAL_FAILPOINTS (test infrastructure)",
-    ),
-    (
-        "shared/service/src/report/settings.rs",
-        "`ReportSettings::from_env`, kept while `selfheal_aws::report::report_from_env` calls it; \
-         the same parse `settings::report` uses",
-    ),
-];
+const READS_THROUGH_A_VARIABLE: &[(&str, &str)] = &[(
+    "shared/service/src/failpoints.rs",
+    "reads `ENV` = SELFHEAL_FAILPOINTS (test infrastructure)",
+)];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -192,17 +192,26 @@ impl<'a> Reader<'a> {
     /// A value parsed by `T::from_str` (a choice such as `stdout|stderr|off`); `None` when unset
     /// or invalid (then reported: `NAME="value" is not {expected}`).
     pub fn parsed<T: FromStr>(&mut self, name: &str, expected: &str) -> Option<T> {
+        self.parsed_with(name, expected, |raw| raw.parse().ok())
+    }
+
+    /// Like [`Reader::parsed`] with the parse given (`None` for a value that is not valid): a
+    /// time zone, a period, anything without its own `FromStr`.
+    pub fn parsed_with<T>(
+        &mut self,
+        name: &str,
+        expected: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
         let raw = self.trimmed(name)?;
-        match raw.parse::<T>() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                self.problems.push(format!(
-                    "{name}={:?} is not {expected}",
-                    crate::text::clip_chars(&raw, SHOWN_CHARS)
-                ));
-                None
-            }
+        let value = parse(&raw);
+        if value.is_none() {
+            self.problems.push(format!(
+                "{name}={:?} is not {expected}",
+                crate::text::clip_chars(&raw, SHOWN_CHARS)
+            ));
         }
+        value
     }
 
     /// A comma-separated list: items trimmed, empty items dropped; unset is empty.
