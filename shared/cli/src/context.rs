@@ -76,13 +76,6 @@ pub fn usage(cmd: &str, problems: &[String]) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `text` or `json` output.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
-
 /// Prints a JSON value (pretty) and returns success.
 pub fn print_json(v: &serde_json::Value) -> ExitCode {
     match serde_json::to_string_pretty(v) {

@@ -10,50 +10,12 @@
 //! could not be written; 2 usage errors (a bad `--since`).
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::args::ReportArgs;
 use selfheal_aws::report::report_from_env;
-use selfheal_core::report::{render, Format, WindowEnd};
+use selfheal_core::report::{render, WindowEnd};
 use selfheal_service::report::ReporterError;
-
-/// Output formats of `selfheal report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportFormat {
-    Text,
-    Markdown,
-    Json,
-    Html,
-}
-
-impl From<ReportFormat> for Format {
-    fn from(f: ReportFormat) -> Self {
-        match f {
-            ReportFormat::Text => Format::Text,
-            ReportFormat::Markdown => Format::Markdown,
-            ReportFormat::Json => Format::Json,
-            ReportFormat::Html => Format::Html,
-        }
-    }
-}
-
-/// Arguments of `selfheal report`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ReportArgs {
-    /// Period to report, ending today: `7d`, `14d`, `2w` (1 to 92 days). The period before it,
-    /// of the same length, is the comparison.
-    #[arg(long, default_value = "7d", value_name = "PERIOD")]
-    pub since: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Only whole days: the period ends at the start of today (the scheduled report's view).
-    #[arg(long)]
-    pub complete_days: bool,
-}
 
 fn now_ms() -> i64 {
     selfheal_service::chat::SystemClock::now()

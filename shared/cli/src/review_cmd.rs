@@ -1,33 +1,12 @@
 //! `selfheal needs-review list|clear KEY --instance ID`: alerts whose attempt budget ran out wait
 //! for a human; `clear` resets the budget after someone looked, so automation may try again.
 
-use crate::context::{self, OutputFormat};
+use crate::args::{OutputFormat, ReviewAction, ReviewArgs};
+use crate::context;
 use selfheal_core::silence::iso;
 use selfheal_core::InstanceId;
 use selfheal_service::ports::StateStore;
 use std::process::ExitCode;
-
-#[derive(clap::Args, Debug)]
-pub struct ReviewArgs {
-    #[command(subcommand)]
-    pub action: ReviewAction,
-}
-
-#[derive(clap::Subcommand, Debug)]
-pub enum ReviewAction {
-    /// What waits for review.
-    List {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-    },
-    /// Reset the attempt budget of KEY on one instance after a human looked.
-    Clear {
-        /// `ROLE:ALERT`.
-        key: String,
-        #[arg(long)]
-        instance: String,
-    },
-}
 
 pub async fn run(args: &ReviewArgs) -> ExitCode {
     match &args.action {

@@ -2,76 +2,13 @@
 //! key or everything, until a time (at most 7 days ahead) or during a recurring maintenance
 //! window. Silences live in the state table; the engine reads them before the kill switch.
 
-use crate::context::{self, OutputFormat};
+use crate::args::{AddArgs, ListArgs, OutputFormat, SilenceAction, SilenceArgs};
+use crate::context;
 use selfheal_core::silence::{
     iso, parse_duration, parse_time, Period, Scope, Silence, Window, MAX_SILENCE_MS,
 };
 use selfheal_core::InstanceId;
 use std::process::ExitCode;
-
-#[derive(clap::Args, Debug)]
-pub struct SilenceArgs {
-    #[command(subcommand)]
-    pub action: SilenceAction,
-}
-
-#[derive(clap::Subcommand, Debug)]
-pub enum SilenceAction {
-    /// Add a silence (prints its id).
-    Add(AddArgs),
-    /// List silences and maintenance windows.
-    List(ListArgs),
-    /// Remove a silence by id.
-    Remove {
-        /// The id printed by `silence add` (see `silence list`).
-        id: String,
-    },
-}
-
-#[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("scope").required(true).args(["instance", "role", "key", "all"])))]
-#[command(group(clap::ArgGroup::new("when").required(true).args(["until", "duration", "window"])))]
-pub struct AddArgs {
-    /// Silence one instance (`i-…`).
-    #[arg(long)]
-    pub instance: Option<String>,
-    /// Silence every alert of a role.
-    #[arg(long)]
-    pub role: Option<String>,
-    /// Silence one `ROLE:ALERT` key.
-    #[arg(long)]
-    pub key: Option<String>,
-    /// Silence everything.
-    #[arg(long)]
-    pub all: bool,
-    /// End time, ISO-8601 with an offset (`2026-11-24T06:00:00Z`); at most 7 days ahead.
-    #[arg(long)]
-    pub until: Option<String>,
-    /// End after this long (`90m`, `4h`, `2d`; at most 7d).
-    #[arg(long = "for", value_name = "DURATION")]
-    pub duration: Option<String>,
-    /// A recurring maintenance window: `DAYS HH:MM-HH:MM` (`sun 02:00-04:00`, `mon-fri 22:00-02:00`, `daily 03:00-03:30`).
-    #[arg(long)]
-    pub window: Option<String>,
-    /// The window's IANA time zone (e.g. `Asia/Tokyo`).
-    #[arg(long, default_value = "UTC", requires = "window")]
-    pub tz: String,
-    /// Why (shown in chat, history and `status`).
-    #[arg(long)]
-    pub reason: String,
-    /// Who sets it (default `$USER`).
-    #[arg(long)]
-    pub by: Option<String>,
-}
-
-#[derive(clap::Args, Debug)]
-pub struct ListArgs {
-    /// Include silences that have ended.
-    #[arg(long)]
-    pub all: bool,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
-}
 
 pub async fn run(args: &SilenceArgs) -> ExitCode {
     match &args.action {

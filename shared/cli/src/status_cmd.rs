@@ -1,18 +1,13 @@
 //! `selfheal status [--format text|json]`: the global mode, active silences, role leases held,
 //! what needs review, and the last 10 outcomes — what the on-call engineer checks first.
 
-use crate::context::{self, OutputFormat};
+use crate::args::{OutputFormat, StatusArgs};
+use crate::context;
 use selfheal_core::history::HistoryRecord;
 use selfheal_core::silence::{iso, Silence};
 use selfheal_service::ports::StateStore;
 use serde_json::{json, Value};
 use std::process::ExitCode;
-
-#[derive(clap::Args, Debug)]
-pub struct StatusArgs {
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
-}
 
 async fn mode(settings: &selfheal_aws::Settings, clients: &selfheal_aws::AwsClients) -> Value {
     let Some(name) = &settings.mode_param else {
