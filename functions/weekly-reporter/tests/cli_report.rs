@@ -1,13 +1,17 @@
-//! `selfheal report` (shared/cli/src/report_cmd.rs, compiled here as a module so it is tested
-//! before it is wired into the CLI): argument parsing, usage errors, and — when
-//! moto is available (`SELFHEAL_MOTO_URL`, or started here) — a JSON report read from a moto
-//! history table.
+//! `selfheal report` (shared/cli/src/report_cmd.rs and the CLI's arguments, shared/cli/src/args.rs,
+//! compiled here as modules so it is tested before it is wired into the CLI): argument parsing,
+//! usage errors, and — when moto is available (`SELFHEAL_MOTO_URL`, or started here) — a JSON
+//! report read from a moto history table.
 
+// The other commands' arguments are not used here.
+#[allow(dead_code)]
+#[path = "../../../shared/cli/src/args.rs"]
+mod args;
 #[path = "../../../shared/cli/src/report_cmd.rs"]
 mod report_cmd;
 
+use args::{ReportArgs, ReportFormat};
 use clap::Parser;
-use report_cmd::{ReportArgs, ReportFormat};
 
 #[derive(Debug, Parser)]
 struct Cli {
