@@ -14,8 +14,9 @@ scripts, plus a storm of alerts for `selfheal serve` workers sharing one table.
       per batch and each message's outcome,
   (e) the storm (own moto process, so its instances do not slow other runs): STORM_ALERTS alerts
       (1,000) over 200 instances of 4 roles (50 each, runbooks bench/runbooks/storm.json with
-      max_concurrent 2), drained by STORM_WORKERS (4) concurrent loops of `selfheal serve --once`
-      against one table: calls per alert, ConditionalCheckFailed / TransactionCanceled answers,
+      max_concurrent 2), drained by STORM_WORKERS (4) concurrent `selfheal serve` processes (long
+      poll; stopped with SIGINT once every alert's message is deleted) against one table, capacity
+      waits back after STORM_CAPACITY_RETRY_SECONDS (1, doubling to 8): calls per alert, ConditionalCheckFailed / TransactionCanceled answers,
       records returned to the queue, outcomes, wall time, and role cap violations computed from the
       history items (per role, the most remediations whose [first SendCommand, finished_at_ms]
       overlap, which must be ≤ max_concurrent).
@@ -35,6 +36,7 @@ import copy
 import json
 import math
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -329,7 +331,8 @@ def storm(selfheal, py, n_alerts, workers, retry_s, timeout_s, tmp):
     moto, endpoint = start_moto(py)
     try:
         roles = storm_world(endpoint, per_role)
-        instances = [(role, i) for role in STORM_ROLES for i in roles[role]]
+        # Interleaved: alert k goes to role k % 4 and to each of its instances in turn.
+        instances = [(role, roles[role][j]) for j in range(per_role) for role in STORM_ROLES]
         w = workload.World.__new__(workload.World)  # only its table/queue helpers, no standard instances
         w.endpoint, w.ddb, w.sqs = endpoint, workload.client("dynamodb", endpoint), workload.client("sqs", endpoint)
         table = w.new_table("storm")
@@ -340,39 +343,58 @@ def storm(selfheal, py, n_alerts, workers, retry_s, timeout_s, tmp):
             bodies.append(body(f"{role}:{STORM_ALERT}", inst))
         send(w.sqs, url, bodies)
         extra = {"SELFHEAL_CAPACITY_RETRY_SECONDS": str(retry_s), "SELFHEAL_MAX_RECEIVE_COUNT": "1000",
-                 "SELFHEAL_MAX_PER_HOUR": "100000"}
+                 "SELFHEAL_MAX_PER_HOUR": "100000", "RUST_LOG": "warn", "NO_COLOR": "1"}
         env = child_env(endpoint, table, STORM_RUNBOOK, tmp, extra)
         stats(endpoint, reset=True)
         lock = threading.Lock()
-        done = {"deleted": 0, "lines": [], "runs": 0, "empty_runs": 0, "failed_runs": 0, "stderr": []}
-        stop = threading.Event()
+        done = {"deleted": 0, "lines": [], "stderr": []}
+        finished = threading.Event()
         t0 = time.perf_counter()
+        procs = [subprocess.Popen([selfheal, "serve", "--queue-url", url], env=env, cwd=ROOT, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(workers)]
 
-        def worker():
-            while not stop.is_set():
-                _, lines, rc, err = run_once([selfheal, "serve"], env, url)
+        def reader(p):
+            for line in p.stdout:
+                parts = line.split()
+                if len(parts) != 3:
+                    continue
                 with lock:
-                    done["runs"] += 1
-                    done["lines"] += lines
-                    done["deleted"] += sum(1 for _, _, d in lines if d == "deleted")
-                    if rc:
-                        done["failed_runs"] += 1
-                        done["stderr"].append(err.strip()[-300:])
-                    if not lines:
-                        done["empty_runs"] += 1
-                    if done["deleted"] >= n_alerts:
-                        stop.set()
-                if time.perf_counter() - t0 > timeout_s:
-                    stop.set()
-                if not lines:
-                    time.sleep(0.2)
+                    done["lines"].append(tuple(parts))
+                    if parts[2] == "deleted":
+                        done["deleted"] += 1
+                        if done["deleted"] >= n_alerts:
+                            finished.set()
 
-        threads = [threading.Thread(target=worker) for _ in range(workers)]
+        def drain_stderr(p):
+            tail = []
+            for line in p.stderr:
+                if "stopping" not in line:
+                    tail = (tail + [line.rstrip()])[-5:]
+            with lock:
+                done["stderr"] += tail
+
+        threads = [threading.Thread(target=reader, args=(p,)) for p in procs]
+        threads += [threading.Thread(target=drain_stderr, args=(p,)) for p in procs]
         for t in threads:
             t.start()
+        finished.wait(timeout_s)
+        wall = time.perf_counter() - t0
+        # Every alert is done: the workers are in a long poll; SIGINT stops them there.
+        for p in procs:
+            p.send_signal(signal.SIGINT)
+        failed_runs = 0
+        for p in procs:
+            try:
+                rc = p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = p.wait()
+            failed_runs += rc != 0
+            if rc != 0:
+                done["stderr"].append(f"worker pid {p.pid} exited {rc}")
         for t in threads:
             t.join()
-        wall = time.perf_counter() - t0
+        done["runs"], done["failed_runs"] = len(procs), failed_runs
         s = stats(endpoint)
         items = history_items(w.ddb, table)
         final, returned, final_outcomes = {}, {}, {}
@@ -396,8 +418,10 @@ def storm(selfheal, py, n_alerts, workers, retry_s, timeout_s, tmp):
             "calls_per_alert": s["requests"] / n_alerts, "errors": s["errors"],
             "conditional_check_failed": s["conditional_check_failed"], "transaction_canceled": s["transaction_canceled"],
             "returned": returned, "returned_total": sum(returned.values()), "final_outcomes": final_outcomes,
-            "history_outcomes": hist, "serve_runs": done["runs"], "empty_runs": done["empty_runs"],
-            "failed_runs": done["failed_runs"], "stderr": done["stderr"][:5], "receives": len(receives),
+            "history_outcomes": hist, "serve_workers": done["runs"], "failed_runs": done["failed_runs"],
+            "stderr": done["stderr"][:10], "receives": len(receives),
+            "empty_receives": sum(1 for e in receives if not e.get("messages")),
+            "moto_s_by_action": s.get("by_action_s", {}),
             "queue_left": w.queue_depth(url) if hasattr(w, "sqs") else None,
             "caps": caps, "cap_unmatched": unmatched,
             "cap_violations": sum(1 for c in caps.values() if c["violation"]),

@@ -5,7 +5,8 @@ applies), wrapped in a WSGI middleware that records, for every AWS request:
   - the action (X-Amz-Target, the form's Action=, or the CBOR path's operation),
   - its service time inside moto (WSGI call → response body produced),
 and keeps, since the last reset:
-  requests, by_action {action: count}, sum_s (per-request times added up),
+  requests, by_action {action: count}, by_action_s {action: moto's time for it, s},
+  sum_s (per-request times added up),
   busy_s (the union of the intervals in which moto was serving at least one request — the time
           moto needs for these calls; overlapping requests are not counted twice),
   cpu_s (the process CPU time moto used, HTTP parsing included),
@@ -60,6 +61,7 @@ class Stats:
         with getattr(self, "lock", threading.Lock()):
             self.requests = 0
             self.by_action = {}
+            self.by_action_s = {}
             self.sum_s = 0.0
             self.busy_s = 0.0
             self.in_flight = 0
@@ -93,6 +95,7 @@ class Stats:
             self.requests += 1
             self.sum_s += took
             self.by_action[action] = self.by_action.get(action, 0) + 1
+            self.by_action_s[action] = self.by_action_s.get(action, 0.0) + took
 
     def snapshot(self, events=True):
         with self.lock:
@@ -103,6 +106,7 @@ class Stats:
                 **({"events": list(self.events)} if events else {}),
                 "requests": self.requests,
                 "by_action": dict(sorted(self.by_action.items())),
+                "by_action_s": dict(sorted(self.by_action_s.items())),
                 "sum_s": self.sum_s,
                 "busy_s": self.busy_s,
                 "cpu_s": time.process_time() - self.cpu0,
