@@ -426,6 +426,8 @@ def storm(selfheal, py, n_alerts, workers, retry_s, timeout_s, tmp):
             "caps": caps, "cap_unmatched": unmatched,
             "cap_violations": sum(1 for c in caps.values() if c["violation"]),
             "moto_busy_s": s["busy_s"], "timed_out": done["deleted"] < n_alerts,
+            "finished": sum(final_outcomes.values()),
+            "last_send_s": (max(e["t"] for e in sends) - min(e["t"] for e in receives)) if sends and receives else None,
         }
         overlaps = {r: c["max_overlap"] for r, c in caps.items()}
         log(f"  storm: {n_alerts} alerts, {workers} workers: {wall:6.1f} s, {s['requests']} calls "

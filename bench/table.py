@@ -98,7 +98,12 @@ def calls_rows(calls):
         head = (f"storm: {st['alerts']:,} alerts, {st['instances']} instances × {len(st['roles'])} roles, "
                 f"{st['workers']} serve workers")
         rows.append((head + ": calls per alert", fmt(st["calls_per_alert"], "", 1), "", "", "report", ""))
-        rows.append(("  wall time (s)", fmt(st["wall_s"], " s"), "", "", "report", ""))
+        rows.append(("  wall time (s)", fmt(st["wall_s"], " s") + (" (timed out)" if st["timed_out"] else ""), "", "", "report", ""))
+        if st.get("last_send_s") is not None:
+            rows.append(("  first ReceiveMessage → last SendCommand (s)", fmt(st["last_send_s"], " s"), "", "", "", ""))
+        fin = st.get("finished", sum(st["final_outcomes"].values()))
+        rows.append(("  alerts finished (message deleted)", f"{fin:,} of {st['alerts']:,}", "", "", "all",
+                     verdict(fin >= st["alerts"])))
         rows.append(("  ConditionalCheckFailed answers", fmt(st["conditional_check_failed"], "", 0), "", "", "report", ""))
         rows.append(("  TransactionCanceled answers", fmt(st["transaction_canceled"], "", 0), "", "", "report", ""))
         ret = ", ".join(f"{k} {v}" for k, v in sorted(st["returned"].items())) or "none"
