@@ -1,8 +1,16 @@
 """Starts moto on 127.0.0.1:PORT for selfheal's end-to-end tests and demo.
 
-One patch (DESIGN §7): moto records a SendCommand without `Targets` against every EC2 instance it
-knows. Real SSM sends it only to the `InstanceIds` given, so we make moto do the same; otherwise
-"exactly this instance" could not be asserted.
+Two patches (DESIGN §7):
+
+- moto records a SendCommand without `Targets` against every EC2 instance it knows. Real SSM sends
+  it only to the `InstanceIds` given, so we make moto do the same; otherwise "exactly this
+  instance" could not be asserted.
+- moto's TransactWriteItems snapshots the whole table (deepcopy) before it applies a transaction
+  and, when the transaction is cancelled (a condition failed), puts that snapshot back: every
+  write another request made in between is silently lost (seen: 2 of 300 concurrent PutItems gone
+  while failing transactions ran). In DynamoDB a cancelled transaction changes nothing at all.
+  We serialize moto's DynamoDB actions with one lock, so a snapshot can never span another
+  request's write (DynamoDB's own serializable isolation of transactions, at moto's speed).
 
 moto runs in this process (werkzeug's threaded server over moto's own
 `DomainDispatcherApplication`, as `moto_server` and `ThreadedMotoServer` do) behind the
@@ -27,6 +35,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.dynamodb import responses as dynamodb_responses  # noqa: E402
 from moto.ssm import models as ssm_models  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
@@ -42,6 +51,17 @@ def _only_given_targets(self):
 
 
 ssm_models.Command._get_instance_ids_from_targets = _only_given_targets
+
+_dynamodb_lock = threading.RLock()
+_dynamodb_call_action = dynamodb_responses.DynamoHandler.call_action
+
+
+def _serialized_call_action(self, *args, **kwargs):
+    with _dynamodb_lock:
+        return _dynamodb_call_action(self, *args, **kwargs)
+
+
+dynamodb_responses.DynamoHandler.call_action = _serialized_call_action
 
 
 def main() -> None:

@@ -242,6 +242,104 @@ async fn concurrent_attempts_never_exceed_the_budget() {
     assert_eq!(granted, vec![1, 2, 3]);
 }
 
+/// The emulator must behave like DynamoDB here: a cancelled transaction changes nothing, not
+/// even writes other requests made meanwhile. Unpatched moto puts back a snapshot of the whole
+/// table when a transaction is cancelled, losing concurrent writes (a final history record
+/// vanished that way in the crash test); `tests/moto/moto_launcher.py` serializes its DynamoDB
+/// actions so it cannot.
+#[tokio::test]
+async fn a_cancelled_transaction_loses_no_concurrent_write() {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+    let Some((url, _moto)) = moto_url("a_cancelled_transaction_loses_no_concurrent_write") else {
+        return;
+    };
+    let c = clients(&url).await;
+    let table = unique("selfheal-txn");
+    create_table(&c, &table).await;
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut failing = Vec::new();
+    for _ in 0..2 {
+        let (ddb, table, stop) = (c.dynamodb.clone(), table.clone(), stop.clone());
+        failing.push(tokio::spawn(async move {
+            let mut cancelled = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // The first item is applied, the second's condition fails: cancelled.
+                let put = |pk: &str, condition: Option<&str>| {
+                    let b = Put::builder()
+                        .table_name(&table)
+                        .item("pk", s(pk))
+                        .item("sk", s(pk))
+                        .set_condition_expression(condition.map(str::to_owned));
+                    TransactWriteItem::builder()
+                        .put(b.build().expect("put"))
+                        .build()
+                };
+                let r = ddb
+                    .transact_write_items()
+                    .transact_items(put("rolled-back", None))
+                    .transact_items(put("never", Some("attribute_exists(pk)")))
+                    .send()
+                    .await;
+                if r.is_err() {
+                    cancelled += 1;
+                }
+            }
+            cancelled
+        }));
+    }
+    const WRITERS: usize = 4;
+    const EACH: usize = 100;
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let (ddb, table) = (c.dynamodb.clone(), table.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                ddb.put_item()
+                    .table_name(&table)
+                    .item("pk", s("kept"))
+                    .item("sk", s(&format!("{w}-{i:04}")))
+                    .send()
+                    .await
+                    .expect("put");
+            }
+        }));
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut cancelled = 0;
+    for f in failing {
+        cancelled += f.await.expect("joined");
+    }
+    const N: usize = WRITERS * EACH;
+    let mut kept = 0;
+    let mut start = None;
+    loop {
+        let page = c
+            .dynamodb
+            .query()
+            .table_name(&table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s("kept"))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("query");
+        kept += page.count;
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    assert!(cancelled > 0, "transactions were cancelled meanwhile");
+    assert_eq!(
+        kept, N as i32,
+        "every write survived {cancelled} cancelled transactions"
+    );
+}
+
 #[tokio::test]
 async fn mode_parameter_round_trip() {
     let Some((url, _moto)) = moto_url("mode_parameter_round_trip") else {
