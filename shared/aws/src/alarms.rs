@@ -1,5 +1,7 @@
 //! [`CloudWatchAlarms`]: the [`Alarms`] port (the live re-check just before acting).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{AlarmType, Dimension, MetricAlarm};
 use selfheal_core::{AlarmState, InstanceId};
@@ -34,33 +36,60 @@ pub fn metric_alarm_watches(alarm: &MetricAlarm, instance: &str) -> bool {
         })
 }
 
-#[async_trait]
-impl Alarms for CloudWatchAlarms {
-    async fn live_alarm(
-        &self,
-        alarm_name: &str,
-        instance: &InstanceId,
-    ) -> Result<Option<LiveAlarm>, PortError> {
-        let out = self
-            .client
-            .describe_alarms()
-            .alarm_names(alarm_name)
-            .alarm_types(AlarmType::MetricAlarm)
-            .alarm_types(AlarmType::CompositeAlarm)
-            .send()
-            .await
-            .map_err(|e| port_error("cloudwatch:DescribeAlarms", &e))?;
-        let metric = out
-            .metric_alarms()
+/// DescribeAlarms takes at most this many alarm names.
+const NAMES_PER_CALL: usize = 100;
+
+impl CloudWatchAlarms {
+    /// The metric and composite alarms named `names` (≤ [`NAMES_PER_CALL`]), every page.
+    async fn describe(&self, names: &[String]) -> Result<Described, PortError> {
+        let mut found = Described::default();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_alarms()
+                .set_alarm_names(Some(names.to_vec()))
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| port_error("cloudwatch:DescribeAlarms", &e))?;
+            found.metric.extend(out.metric_alarms().iter().cloned());
+            found.composite.extend(
+                out.composite_alarms()
+                    .iter()
+                    .filter_map(|a| Some((a.alarm_name()?.to_owned(), a.state_value().cloned()))),
+            );
+            match out.next_token().filter(|t| !t.is_empty()) {
+                Some(t) if token.as_deref() != Some(t) => token = Some(t.to_owned()),
+                _ => return Ok(found),
+            }
+        }
+    }
+}
+
+/// What DescribeAlarms returned: metric alarms whole, composite alarms by name and state.
+#[derive(Default)]
+struct Described {
+    metric: Vec<MetricAlarm>,
+    composite: Vec<(String, Option<aws_sdk_cloudwatch::types::StateValue>)>,
+}
+
+impl Described {
+    /// The live state of `name` and whether it watches `instance`; `None` when no alarm has that
+    /// name. A composite alarm has no dimensions of its own: it never names the instance.
+    fn live(&self, name: &str, instance: &InstanceId) -> Result<Option<LiveAlarm>, PortError> {
+        let metric = self
+            .metric
             .iter()
-            .filter(|a| a.alarm_name() == Some(alarm_name))
+            .filter(|a| a.alarm_name() == Some(name))
             .map(|a| (a.state_value(), metric_alarm_watches(a, instance.as_str())));
-        // A composite alarm has no dimensions of its own: it never names the instance.
-        let composite = out
-            .composite_alarms()
+        let composite = self
+            .composite
             .iter()
-            .filter(|a| a.alarm_name() == Some(alarm_name))
-            .map(|a| (a.state_value(), false));
+            .filter(|(n, _)| n == name)
+            .map(|(_, state)| (state.as_ref(), false));
         let Some((state, watches_instance)) = metric.chain(composite).next() else {
             return Ok(None);
         };
@@ -71,5 +100,42 @@ impl Alarms for CloudWatchAlarms {
             state,
             watches_instance,
         }))
+    }
+}
+
+#[async_trait]
+impl Alarms for CloudWatchAlarms {
+    async fn live_alarm(
+        &self,
+        alarm_name: &str,
+        instance: &InstanceId,
+    ) -> Result<Option<LiveAlarm>, PortError> {
+        self.describe(&[alarm_name.to_owned()])
+            .await?
+            .live(alarm_name, instance)
+    }
+
+    /// One DescribeAlarms per 100 distinct alarm names.
+    async fn live_alarms(
+        &self,
+        pairs: &[(String, InstanceId)],
+    ) -> Result<HashMap<(String, InstanceId), Option<LiveAlarm>>, PortError> {
+        let mut names: Vec<String> = pairs.iter().map(|(n, _)| n.clone()).collect();
+        names.sort();
+        names.dedup();
+        let mut described = Described::default();
+        for chunk in names.chunks(NAMES_PER_CALL) {
+            let d = self.describe(chunk).await?;
+            described.metric.extend(d.metric);
+            described.composite.extend(d.composite);
+        }
+        let mut out = HashMap::new();
+        for (name, instance) in pairs {
+            out.insert(
+                (name.clone(), instance.clone()),
+                described.live(name, instance)?,
+            );
+        }
+        Ok(out)
     }
 }

@@ -4,8 +4,9 @@
 //! SSM Run Command ([`SsmExecutor`]), DynamoDB state ([`DynamoStateStore`]), instance role tags
 //! ([`TaggingRoles`]), live alarm state ([`CloudWatchAlarms`]), the kill switch
 //! ([`ParameterMode`]), escalation and chat over SNS ([`SnsEscalator`], [`ChatbotSink`]), the
-//! SQS queue for `selfheal serve` ([`SqsQueue`]) — plus the client and `SELFHEAL_*` settings
-//! loading ([`AwsClients`], [`Settings`]) and one SDK-error mapping ([`error::port_error`]).
+//! SQS queue for `selfheal serve` ([`SqsQueue`]) — plus the clients ([`AwsClients`]), the one
+//! loader of every `SELFHEAL_*` setting ([`settings`]; [`Settings`] is the engine's), one retry
+//! helper ([`retry`]) and one SDK-error mapping ([`error::port_error`]).
 //!
 //! What it is not: no decisions live here. Which alert acts, guards, retries of whole records
 //! and outcomes are the service's; parsing and runbooks are the core's. Adapters only translate

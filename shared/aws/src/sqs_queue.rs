@@ -3,12 +3,15 @@
 //! by `serve` ([`SqsQueue::apply`]) and by the Lambda (partial batch response plus
 //! `ChangeMessageVisibility` for capacity waits).
 
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use selfheal_service::ports::PortError;
 use selfheal_service::RecordResult;
 use std::time::Duration;
 
 use crate::error::port_error;
+
+/// DeleteMessageBatch takes at most this many entries.
+const DELETES_PER_CALL: usize = 10;
 
 /// One received message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +160,66 @@ impl SqsQueue {
                 "returned"
             }
         }
+    }
+
+    /// [`Self::apply`] for a whole batch, deleting with `DeleteMessageBatch` (up to 10 entries
+    /// a call) instead of one `DeleteMessage` each; names what was done to each message, in
+    /// order. An entry the batch call refused, or a batch call that failed, is `delete-failed`
+    /// (logged): the message is seen again and deduplicated.
+    pub async fn apply_all(&self, batch: &[(&str, &str, Disposition)]) -> Vec<&'static str> {
+        let mut done = vec!["returned"; batch.len()];
+        let deletes: Vec<usize> = (0..batch.len())
+            .filter(|&i| batch[i].2 == Disposition::Delete)
+            .collect();
+        for chunk in deletes.chunks(DELETES_PER_CALL) {
+            let entries: Vec<DeleteMessageBatchRequestEntry> = chunk
+                .iter()
+                .filter_map(|&i| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(batch[i].1)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let res = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
+            match res {
+                Ok(out) => {
+                    for &i in chunk {
+                        done[i] = "deleted";
+                    }
+                    for f in out.failed() {
+                        if let Some(i) = f.id().parse::<usize>().ok().filter(|i| *i < batch.len()) {
+                            tracing::warn!(
+                                message_id = batch[i].0,
+                                code = f.code(),
+                                "delete failed; the message will be seen again and deduplicated"
+                            );
+                            done[i] = "delete-failed";
+                        }
+                    }
+                }
+                Err(e) => {
+                    let e = port_error("sqs:DeleteMessageBatch", &e);
+                    for &i in chunk {
+                        tracing::warn!(message_id = batch[i].0, error = %e, "delete failed; the message will be seen again and deduplicated");
+                        done[i] = "delete-failed";
+                    }
+                }
+            }
+        }
+        for (i, (message_id, receipt_handle, disposition)) in batch.iter().enumerate() {
+            if let Disposition::ReturnAfter(_) = disposition {
+                done[i] = self.apply(message_id, receipt_handle, *disposition).await;
+            }
+        }
+        done
     }
 
     /// Makes the message visible again after `seconds` (0 = now).

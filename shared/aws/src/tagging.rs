@@ -4,6 +4,8 @@
 //! some emulators ignore `ResourceARNList` and answer with other instances' tags (DESIGN §7), and
 //! matching the ARN is sound against any implementation.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
 use selfheal_core::silence::SILENCE_TAG;
@@ -123,6 +125,81 @@ impl Tags for TaggingRoles {
         }
         Err(PortError::Transient(format!(
             "tagging:GetResources: instance not found within {MAX_PAGES} pages"
+        )))
+    }
+
+    /// One GetResources per 100 instances when the account is known (their ARNs listed), else
+    /// one scan of the instances carrying the role tag for all of them.
+    async fn tags_of_many(
+        &self,
+        instances: &[InstanceId],
+    ) -> Result<HashMap<InstanceId, InstanceTags>, PortError> {
+        let mut found = HashMap::new();
+        let arns: Option<Vec<String>> = instances.iter().map(|i| self.instance_arn(i)).collect();
+        match arns {
+            Some(arns) => {
+                for (chunk, arns) in instances
+                    .chunks(ARNS_PER_CALL)
+                    .zip(arns.chunks(ARNS_PER_CALL))
+                {
+                    let first = self
+                        .client
+                        .get_resources()
+                        .set_resource_arn_list(Some(arns.to_vec()));
+                    self.collect(first, chunk, &mut found).await?;
+                }
+            }
+            None => {
+                let first = self
+                    .client
+                    .get_resources()
+                    .resource_type_filters("ec2:instance")
+                    .tag_filters(TagFilter::builder().key(&self.role_tag).build());
+                self.collect(first, instances, &mut found).await?;
+            }
+        }
+        for i in instances {
+            found.entry(i.clone()).or_default();
+        }
+        Ok(found)
+    }
+}
+
+/// GetResources takes at most this many ARNs.
+const ARNS_PER_CALL: usize = 100;
+
+impl TaggingRoles {
+    /// Follows `request`'s pages until every one of `wanted` is found or the pages end, keeping
+    /// only mappings whose ARN names exactly a wanted instance.
+    async fn collect(
+        &self,
+        mut request: aws_sdk_resourcegroupstagging::operation::get_resources::builders::GetResourcesFluentBuilder,
+        wanted: &[InstanceId],
+        found: &mut HashMap<InstanceId, InstanceTags>,
+    ) -> Result<(), PortError> {
+        for _ in 0..MAX_PAGES {
+            let out = request
+                .send()
+                .await
+                .map_err(|e| port_error("tagging:GetResources", &e))?;
+            for m in out.resource_tag_mapping_list() {
+                let Some(arn) = m.resource_arn() else {
+                    continue;
+                };
+                if let Some(i) = wanted.iter().find(|i| arn_names_instance(arn, i)) {
+                    found.insert(i.clone(), self.tags_in(m));
+                }
+            }
+            if wanted.iter().all(|i| found.contains_key(i)) {
+                return Ok(());
+            }
+            match out.pagination_token().filter(|t| !t.is_empty()) {
+                Some(token) => request = self.client.get_resources().pagination_token(token),
+                None => return Ok(()),
+            }
+        }
+        Err(PortError::Transient(format!(
+            "tagging:GetResources: instances not found within {MAX_PAGES} pages"
         )))
     }
 }

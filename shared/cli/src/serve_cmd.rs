@@ -85,10 +85,19 @@ async fn process(engine: &Engine, queue: &SqsQueue, messages: Vec<QueueMessage>,
         .collect();
     let deadline = SystemClock.now_ms() + i64::try_from(budget.as_millis()).unwrap_or(840_000);
     let results = engine.process_batch(records, deadline).await;
-    for (m, r) in messages.iter().zip(results) {
-        let disposition = queue
-            .apply(&m.message_id, &m.receipt_handle, Disposition::of(&r))
-            .await;
+    let batch: Vec<(&str, &str, Disposition)> = messages
+        .iter()
+        .zip(&results)
+        .map(|(m, r)| {
+            (
+                m.message_id.as_str(),
+                m.receipt_handle.as_str(),
+                Disposition::of(r),
+            )
+        })
+        .collect();
+    let done = queue.apply_all(&batch).await;
+    for ((m, r), disposition) in messages.iter().zip(&results).zip(done) {
         println!("{} {} {}", m.message_id, r.outcome, disposition);
     }
 }

@@ -402,6 +402,9 @@ struct Tally {
     deleted: HashSet<String>,
     serving: Duration,
     checking: Duration,
+    /// Every run's printed lines (`run N [failpoints]: MESSAGE_ID OUTCOME DISPOSITION`), shown
+    /// when a check fails.
+    log: Vec<String>,
 }
 
 async fn campaign(test: &str, kills_wanted: usize) {
@@ -551,7 +554,9 @@ async fn publish_some(
 }
 
 fn record_deletions(stdout: &str, t: &mut Tally) {
+    let run = t.kills + t.misses + t.restarts;
     for line in stdout.lines() {
+        t.log.push(format!("run {run}: {line}"));
         let parts: Vec<&str> = line.split(' ').collect();
         if let [id, _, "deleted"] = parts.as_slice() {
             t.deleted.insert((*id).to_owned());
@@ -584,6 +589,21 @@ async fn check(w: &World, alerts: &[Alert], days: &BTreeMap<String, ()>, t: &Tal
     for a in alerts {
         let cid = claim_id(&a.identity);
         let finals = by_sort.get(cid.as_str()).cloned().unwrap_or_default();
+        if finals.len() != 1 {
+            let related: Vec<String> = history
+                .iter()
+                .filter(|h| h.sort.starts_with(cid.as_str()))
+                .map(|h| format!("{} = {} ({})", h.sort, h.outcome, h.reason))
+                .collect();
+            let store = DynamoStateStore::new(w.c.dynamodb.clone(), w.table.clone());
+            let claim = store.get_claim(&a.identity).await;
+            eprintln!(
+                "round {round}: {} has {} final records\n  claim: {claim:?}\n  records: {related:#?}\n  runs:\n{}",
+                a.identity,
+                finals.len(),
+                t.log.join("\n")
+            );
+        }
         assert_eq!(
             finals.len(),
             1,

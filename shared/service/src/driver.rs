@@ -3,10 +3,10 @@
 //! feeds back what they answered, with the time. It decides nothing.
 
 use crate::engine::Engine;
-use crate::machine::{AlertInput, AlertRun, Capacity, Fact, Step};
+use crate::machine::{AlertInput, AlertRun, Fact, Step};
 use crate::outcome::Outcome;
 use crate::phase;
-use crate::ports::{EpochMillis, PortError};
+use crate::ports::{Admission, Admitted, EpochMillis, PortError};
 
 impl Engine {
     /// Runs one alert to its outcome.
@@ -22,33 +22,25 @@ impl Engine {
                 Step::UpdateClaim { claim, expected } => {
                     Fact::Updated(store.update_claim(&claim, expected).await)
                 }
-                Step::ReadTags(instance) => Fact::Tags(self.ports.tags.tags_of(&instance).await),
-                Step::ReadSilences => Fact::Silences(store.silences().await),
+                Step::ReadTags(instance) => Fact::Tags(match self.batch.tags.get(&instance) {
+                    Some(tags) => Ok(tags.clone()),
+                    None => self.ports.tags.tags_of(&instance).await,
+                }),
+                Step::ReadSilences => Fact::Silences(match &self.batch.silences {
+                    Some(s) => Ok(s.clone()),
+                    None => store.silences().await,
+                }),
                 Step::NoteOnce { id, until } => Fact::Noted(store.note_once(&id, until).await),
                 Step::ReadMode => Fact::Mode(self.ports.mode.mode().await),
-                Step::TakeAttempt {
-                    budget_key,
-                    max,
-                    window_start,
-                    ttl,
-                } => Fact::Attempt(
-                    store
-                        .take_attempt(&budget_key, max, window_start, now, ttl)
-                        .await,
-                ),
+                Step::Admit(admission) => Fact::Admitted(self.admit(&admission).await),
                 Step::MarkNeedsReview(review) => {
                     Fact::Written(store.mark_needs_review(&review).await)
                 }
-                Step::TakeCapacity {
+                Step::RenewLease {
                     role,
                     holder,
-                    max_concurrent,
                     until,
-                    resume,
-                } => Fact::Capacity(
-                    self.take_capacity(&role, &holder, max_concurrent, until, resume)
-                        .await,
-                ),
+                } => Fact::Renewed(self.renew(&role, &holder, until).await),
                 Step::HoldLease {
                     role,
                     holder,
@@ -70,13 +62,22 @@ impl Engine {
                     Fact::Ok
                 }
                 Step::LiveAlarm { name, instance } => {
-                    Fact::Live(self.ports.alarms.live_alarm(&name, &instance).await)
+                    let pair = (name, instance);
+                    Fact::Live(match self.batch.alarms.get(&pair) {
+                        Some(live) => Ok(live.clone()),
+                        None => self.ports.alarms.live_alarm(&pair.0, &pair.1).await,
+                    })
                 }
                 Step::Phase(step) => match self.perform_phase(step).await {
                     Ok(f) => Fact::Phase(f),
                     Err(e) => Fact::PhaseFailed(e),
                 },
                 Step::PutHistory(record) => Fact::Written(store.put_history(&record).await),
+                Step::Close {
+                    record,
+                    claim,
+                    expected,
+                } => Fact::Closed(store.close(&record, &claim, expected).await),
                 Step::OpenApproval { identity, until } => {
                     Fact::Written(store.open_approval(&identity, until).await)
                 }
@@ -160,45 +161,20 @@ impl Engine {
 
     /// The role lease, then a fleet slot, under the role's in-process lock so one batch's records
     /// queue in memory instead of racing each other on the same DynamoDB items.
-    async fn take_capacity(
-        &self,
-        role: &str,
-        holder: &str,
-        max_concurrent: u32,
-        until: EpochMillis,
-        resume: bool,
-    ) -> Result<Capacity, PortError> {
+    /// The admission, under the role's in-process lock (workers of one process queue here
+    /// instead of racing each other at the table).
+    async fn admit(&self, admission: &Admission) -> Result<Admitted, PortError> {
+        let lock = self.role_lock(&admission.role);
+        let _guard = lock.lock().await;
+        self.ports.store.admit(admission).await
+    }
+
+    /// Renews the lease a resumed remediation kept, under the role's in-process lock.
+    async fn renew(&self, role: &str, holder: &str, until: EpochMillis) -> Result<bool, PortError> {
         let lock = self.role_lock(role);
         let _guard = lock.lock().await;
         let now = self.ports.clock.now_ms();
-        let store = &self.ports.store;
-        if resume {
-            return Ok(if store.renew_lease(role, holder, now, until).await? {
-                Capacity::Granted
-            } else {
-                Capacity::Lapsed
-            });
-        }
-        if !store
-            .acquire_lease(role, holder, max_concurrent, now, until)
-            .await?
-        {
-            return Ok(Capacity::RoleFull);
-        }
-        match store
-            .take_fleet_slot(holder, self.settings.max_per_hour, now)
-            .await
-        {
-            Ok(true) => Ok(Capacity::Granted),
-            Ok(false) => {
-                self.release(role, holder).await;
-                Ok(Capacity::FleetFull)
-            }
-            Err(e) => {
-                self.release(role, holder).await;
-                Err(e)
-            }
-        }
+        self.ports.store.renew_lease(role, holder, now, until).await
     }
 
     pub(crate) fn ssm_failed(&self, operation: &str) {

@@ -102,6 +102,8 @@ pub struct Engine {
     /// One lock per role, held while taking a role lease and a fleet slot, so the records of one
     /// batch queue up in memory instead of racing each other on the same DynamoDB items.
     role_locks: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// What the batch being handled read once for all its records (empty outside a batch).
+    pub(crate) batch: Arc<crate::batch_reads::BatchReads>,
 }
 
 impl Engine {
@@ -112,6 +114,7 @@ impl Engine {
             settings: Arc::new(settings),
             metrics: Arc::new(crate::metrics::NoMetrics),
             role_locks: Arc::default(),
+            batch: Arc::default(),
         }
     }
 
@@ -196,8 +199,19 @@ impl Engine {
                 None => groups.push((identity, vec![(i, r, read)])),
             }
         }
+        let mut batch = self.clone();
+        let reads = {
+            let mut all: Vec<&ReadRecord> = Vec::new();
+            for (_, members) in &groups {
+                for (_, _, read) in members {
+                    all.push(read);
+                }
+            }
+            self.read_for_batch(&all).await
+        };
+        batch.batch = Arc::new(reads);
         let futures = groups.into_iter().map(|(_, members)| {
-            let engine = self.clone();
+            let engine = batch.clone();
             async move {
                 let mut out = Vec::with_capacity(members.len());
                 for (i, r, read) in members {

@@ -20,8 +20,8 @@
 //!
 //! The points the engine defines (in flow order): `before-claim`, `after-claim`, `before-send`,
 //! `after-send` (the command was sent, its id not yet saved), `during-poll` (before each
-//! GetCommandInvocation), `before-history`, `after-history` (history written, the claim not yet
-//! marked done), `after-finish` (the claim is done; the record is about to be deleted).
+//! GetCommandInvocation), `before-history`, `after-history` (the final record and the claim marked
+//! done committed together, nothing announced yet), `after-finish` (the claim is done; the record is about to be deleted).
 //! A malformed specification is reported on stderr and ignored (no failpoint fires).
 
 /// The environment variable read (once) when the `failpoints` feature is on.

@@ -9,9 +9,10 @@ use crate::ports::{Claim, ClaimState, PortError};
 use selfheal_core::claim_id;
 
 impl Engine {
-    /// Writes the final history record under the claim id, then marks the claim done. History
-    /// is written first: if marking fails the record is retried and the same item is written
-    /// again, never lost. `Err` when the claim changed under us (someone else finished it).
+    /// Writes the final history record under the claim id and marks the claim done, in one
+    /// all-or-nothing write ([`crate::ports::StateStore::close`]): a failure leaves both as they
+    /// were, so the next sweep ends it once. `Err` when the claim changed under us (someone else
+    /// finished it).
     /// Owner, description and mode come from the entry of the claim's stored runbook key when
     /// the map has it (else from the case); `escalated` says whether the caller pages a human.
     pub(crate) async fn close_claim(
@@ -33,8 +34,6 @@ impl Engine {
             ending,
         );
         crate::failpoints::failpoint("before-history");
-        self.ports.store.put_history(&rec).await?;
-        crate::failpoints::failpoint("after-history");
         let expected = claim.version;
         let awaited = claim.approval_expires_at_ms.is_some();
         claim.state = ClaimState::Done;
@@ -44,12 +43,13 @@ impl Engine {
         claim.outcome = Some(outcome.as_str().to_owned());
         claim.owner_until_ms = self.ports.clock.now_ms();
         claim.version += 1;
-        if !self.ports.store.update_claim(claim, expected).await? {
+        if !self.ports.store.close(&rec, claim, expected).await? {
             return Err(PortError::Transient(format!(
                 "claim {} changed under us while finishing",
                 claim_id(&claim.identity)
             )));
         }
+        crate::failpoints::failpoint("after-history");
         if awaited {
             if let Err(e) = self.ports.store.close_approval(&claim.identity).await {
                 tracing::warn!(error = %e, "could not close the approval request; the sweep closes it");

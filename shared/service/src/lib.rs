@@ -6,6 +6,7 @@
 //! directly (time comes from the [`ports::Clock`] port).
 
 mod approvals;
+mod batch_reads;
 mod driver;
 pub mod engine;
 pub mod failpoints;

@@ -79,6 +79,19 @@ pub trait Tags: Send + Sync {
     async fn role_of(&self, instance: &InstanceId) -> Result<Option<String>, PortError> {
         Ok(self.tags_of(instance).await?.role)
     }
+    /// The tags of each of `instances`, in as few lookups as the service allows (one batch
+    /// read for a whole SQS batch). Every instance asked for is in the map (no tags when the
+    /// service does not know it). Default: one [`Tags::tags_of`] each.
+    async fn tags_of_many(
+        &self,
+        instances: &[InstanceId],
+    ) -> Result<std::collections::HashMap<InstanceId, InstanceTags>, PortError> {
+        let mut out = std::collections::HashMap::new();
+        for i in instances {
+            out.insert(i.clone(), self.tags_of(i).await?);
+        }
+        Ok(out)
+    }
 }
 
 /// What the live re-check found about one alarm (DESIGN principle 3).
@@ -101,6 +114,22 @@ pub trait Alarms: Send + Sync {
         alarm_name: &str,
         instance: &InstanceId,
     ) -> Result<Option<LiveAlarm>, PortError>;
+    /// [`Alarms::live_alarm`] for each (alarm, instance) pair, in as few reads as the service
+    /// allows (DescribeAlarms takes up to 100 names). Every pair asked for is in the map.
+    /// Default: one `live_alarm` each.
+    async fn live_alarms(
+        &self,
+        pairs: &[(String, InstanceId)],
+    ) -> Result<std::collections::HashMap<(String, InstanceId), Option<LiveAlarm>>, PortError> {
+        let mut out = std::collections::HashMap::new();
+        for (name, instance) in pairs {
+            out.insert(
+                (name.clone(), instance.clone()),
+                self.live_alarm(name, instance).await?,
+            );
+        }
+        Ok(out)
+    }
 }
 
 /// One SSM RunCommand phase on one instance.
@@ -357,6 +386,56 @@ pub use selfheal_core::approval::ApprovalRecord;
 pub use selfheal_core::history::HistoryRecord;
 pub use selfheal_core::silence::SilenceRecord;
 
+/// One attempt budget an [`Admission`] counts: fewer than `max` attempts since
+/// `window_start`, or the admission is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetTake {
+    /// `ROLE:ALERT#instance` or `entry:<runbook key>#instance`.
+    pub key: String,
+    pub max: u32,
+    pub window_start: EpochMillis,
+    /// When the budget item may expire (epoch seconds).
+    pub ttl_until: i64,
+}
+
+/// Everything a remediation takes before it acts, as one all-or-nothing step: its attempt
+/// budgets, a place in its role's lease, a fleet-wide start in the last hour, and the claim
+/// recording that it was admitted. Either all of it is written or none of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// Counted in order; empty when the claim already counted its attempt (after a
+    /// capacity wait that counted nothing, they are counted again).
+    pub budgets: Vec<BudgetTake>,
+    pub role: String,
+    /// The claim id: the lease holder and the fleet start.
+    pub holder: String,
+    pub max_concurrent: u32,
+    pub lease_until: EpochMillis,
+    /// At most this many remediations started fleet-wide since `now - 1 h`.
+    pub fleet_max: u32,
+    pub now: EpochMillis,
+    /// The claim to store when admitted, replacing the stored one at `expected_version`; its
+    /// `attempt` is set to the first budget's count when budgets are counted.
+    pub claim: Claim,
+    pub expected_version: u64,
+}
+
+/// What [`StateStore::admit`] decided. Only `Yes` wrote anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admitted {
+    /// Everything taken; the claim is stored with this `attempt`.
+    Yes { attempt: u32 },
+    /// `budgets[i]` is used up (checked before capacity).
+    BudgetExhausted(usize),
+    /// The role already has `max_concurrent` live lease holders.
+    RoleFull,
+    /// The fleet started `fleet_max` remediations in the last hour.
+    FleetFull,
+    /// The stored claim is not at `expected_version`. Also the answer to a retry of an
+    /// admission whose first answer was lost: the caller reads the claim back to tell.
+    ClaimChanged,
+}
+
 /// An alert whose attempt budget ran out: a human should look before it runs again
 /// (`selfheal needs-review list|clear`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -383,6 +462,11 @@ pub trait StateStore: Send + Sync {
     async fn claim(&self, fresh: &Claim) -> Result<ClaimAttempt, PortError>;
     /// Replaces the claim if its stored version is `expected_version`; `false` when someone else won.
     async fn update_claim(&self, claim: &Claim, expected_version: u64) -> Result<bool, PortError>;
+    /// Takes everything a remediation needs before it acts, all or nothing ([`Admission`]):
+    /// budgets first, then the role lease, then a fleet start. A holder already holding the
+    /// lease or already counted in the fleet's hour keeps its place (the lease extended). An
+    /// error may come after the write committed (a lost answer): the caller reads the claim.
+    async fn admit(&self, admission: &Admission) -> Result<Admitted, PortError>;
     /// Counts one attempt for `budget_key` if fewer than `max` happened since `window_start`.
     /// Returns the attempt number, or `None` when the budget is exhausted.
     async fn take_attempt(
@@ -423,6 +507,16 @@ pub trait StateStore: Send + Sync {
         now: EpochMillis,
     ) -> Result<bool, PortError>;
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError>;
+    /// Ends an alert in one all-or-nothing write: `record` (its final history record) and
+    /// `claim` (marked done) replace what is stored, if the stored claim's version is
+    /// `expected_version`. `false`: the claim changed and nothing was written. An error may
+    /// come after the write committed (a lost answer): the caller reads the claim to tell.
+    async fn close(
+        &self,
+        record: &HistoryRecord,
+        claim: &Claim,
+        expected_version: u64,
+    ) -> Result<bool, PortError>;
     /// Every stored silence and maintenance window (expired ones included; the caller filters).
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError>;
     /// Records that `note_id` was announced; `true` only for the first caller (announce once).

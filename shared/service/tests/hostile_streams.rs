@@ -123,6 +123,9 @@ impl StateStore for FaultyStore {
     async fn clear_attempts(&self, k: &str) -> Result<(), PortError> {
         self.inner.clear_attempts(k).await
     }
+    async fn admit(&self, a: &Admission) -> Result<Admitted, PortError> {
+        faulty!(self.faults, self.inner.admit(a).await)
+    }
     async fn acquire_lease(
         &self,
         role: &str,
@@ -166,6 +169,14 @@ impl StateStore for FaultyStore {
     }
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError> {
         faulty!(self.faults, self.inner.put_history(record).await)
+    }
+    async fn close(
+        &self,
+        record: &HistoryRecord,
+        claim: &Claim,
+        expected: u64,
+    ) -> Result<bool, PortError> {
+        faulty!(self.faults, self.inner.close(record, claim, expected).await)
     }
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
         faulty!(self.faults, self.inner.silences().await)

@@ -60,7 +60,7 @@ fn claim_pk(identity: &str) -> String {
     format!("claim#{identity}")
 }
 
-fn encode_claim(claim: &Claim) -> Result<Item, PortError> {
+pub(super) fn encode_claim(claim: &Claim) -> Result<Item, PortError> {
     let mut item: Item =
         to_item(claim).map_err(|e| PortError::Permanent(format!("claim not storable: {e}")))?;
     item.insert("pk".to_owned(), s(&claim_pk(&claim.identity)));

@@ -43,6 +43,6 @@ impl DynamoStateStore {
     }
 }
 
-fn history_pk(day: &str) -> String {
+pub(super) fn history_pk(day: &str) -> String {
     format!("hist#{day}")
 }

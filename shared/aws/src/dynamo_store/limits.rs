@@ -42,15 +42,7 @@ impl DynamoStateStore {
             }
             attempts.push(now);
             let count = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
-            let item = Item::from([
-                ("pk".to_owned(), s(&pk)),
-                ("sk".to_owned(), s("budget")),
-                (
-                    "attempts".to_owned(),
-                    AttributeValue::L(attempts.iter().map(|t| n(*t)).collect()),
-                ),
-                ("expires_at".to_owned(), n(ttl_until)),
-            ]);
+            let item = budget_item(&pk, &attempts, ttl_until);
             if let Write::Done = self.put_versioned(item, version).await? {
                 return Ok(Some(count));
             }
@@ -184,15 +176,7 @@ impl DynamoStateStore {
                 return Ok(false);
             }
             starts.insert(holder.to_owned(), now);
-            let item = Item::from([
-                ("pk".to_owned(), s("fleet")),
-                ("sk".to_owned(), s("starts")),
-                ("starts".to_owned(), number_map_value(&starts)),
-                (
-                    "expires_at".to_owned(),
-                    n(now.div_euclid(1000) + 2 * FLEET_WINDOW_MS / 1000),
-                ),
-            ]);
+            let item = fleet_item(&starts, now);
             if let Write::Done = self.put_versioned(item, version).await? {
                 return Ok(true);
             }
@@ -201,7 +185,33 @@ impl DynamoStateStore {
     }
 }
 
-fn lease_item(pk: &str, holders: &HashMap<String, i64>) -> Item {
+/// A budget item: the attempts (epoch ms) still inside its window.
+pub(super) fn budget_item(pk: &str, attempts: &[i64], ttl_until: i64) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(pk)),
+        ("sk".to_owned(), s("budget")),
+        (
+            "attempts".to_owned(),
+            AttributeValue::L(attempts.iter().map(|t| n(*t)).collect()),
+        ),
+        ("expires_at".to_owned(), n(ttl_until)),
+    ])
+}
+
+/// The fleet item: each holder's start (epoch ms) within the last hour.
+pub(super) fn fleet_item(starts: &HashMap<String, i64>, now: EpochMillis) -> Item {
+    Item::from([
+        ("pk".to_owned(), s("fleet")),
+        ("sk".to_owned(), s("starts")),
+        ("starts".to_owned(), number_map_value(starts)),
+        (
+            "expires_at".to_owned(),
+            n(now.div_euclid(1000) + 2 * FLEET_WINDOW_MS / 1000),
+        ),
+    ])
+}
+
+pub(super) fn lease_item(pk: &str, holders: &HashMap<String, i64>) -> Item {
     let latest = holders.values().copied().max().unwrap_or(0);
     Item::from([
         ("pk".to_owned(), s(pk)),
@@ -221,7 +231,7 @@ fn number(v: &AttributeValue) -> Option<i64> {
     }
 }
 
-fn number_list(v: &AttributeValue) -> Vec<i64> {
+pub(super) fn number_list(v: &AttributeValue) -> Vec<i64> {
     match v {
         AttributeValue::L(items) => items.iter().filter_map(number).collect(),
         AttributeValue::Ns(items) => items.iter().filter_map(|x| x.parse().ok()).collect(),
@@ -229,7 +239,7 @@ fn number_list(v: &AttributeValue) -> Vec<i64> {
     }
 }
 
-fn number_map(v: &AttributeValue) -> HashMap<String, i64> {
+pub(super) fn number_map(v: &AttributeValue) -> HashMap<String, i64> {
     match v {
         AttributeValue::M(m) => m
             .iter()

@@ -33,21 +33,24 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use selfheal_service::ports::{
-    ApprovalRecord, Claim, ClaimAttempt, EpochMillis, HistoryRecord, NeedsReview, PortError,
-    SilenceRecord, StateStore,
+    Admission, Admitted, ApprovalRecord, Claim, ClaimAttempt, EpochMillis, HistoryRecord,
+    NeedsReview, PortError, SilenceRecord, StateStore,
 };
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::error::port_error;
 use crate::retry::Backoff;
 
+mod admit;
 mod approvals;
 mod claims;
+mod close;
 mod history;
 mod limits;
 mod listing;
 mod review;
 mod silences;
+mod transaction;
 
 pub use claims::CLAIM_TTL_SECONDS;
 pub use limits::{FLEET_WINDOW_MS, LEASE_TTL_MARGIN_SECONDS};
@@ -95,13 +98,7 @@ impl DynamoStateStore {
         sk: &str,
         expires_at: Option<i64>,
     ) -> Result<(), PortError> {
-        let mut item: Item = to_item(record)
-            .map_err(|e| PortError::Permanent(format!("{what} not storable: {e}")))?;
-        item.insert("pk".to_owned(), s(pk));
-        item.insert("sk".to_owned(), s(sk));
-        if let Some(at) = expires_at {
-            item.insert("expires_at".to_owned(), n(at));
-        }
+        let item = record_item(record, what, pk, sk, expires_at)?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -241,6 +238,24 @@ impl DynamoStateStore {
     }
 }
 
+/// `record` as an item under `pk`/`sk` (with a TTL when `expires_at` is given).
+fn record_item<T: serde::Serialize>(
+    record: &T,
+    what: &str,
+    pk: &str,
+    sk: &str,
+    expires_at: Option<i64>,
+) -> Result<Item, PortError> {
+    let mut item: Item =
+        to_item(record).map_err(|e| PortError::Permanent(format!("{what} not storable: {e}")))?;
+    item.insert("pk".to_owned(), s(pk));
+    item.insert("sk".to_owned(), s(sk));
+    if let Some(at) = expires_at {
+        item.insert("expires_at".to_owned(), n(at));
+    }
+    Ok(item)
+}
+
 /// The pause between two tries of a contended read-modify-write: full jitter up to
 /// `10 ms × 2^(retry-1)`, at most [`MAX_RACE_PAUSE_MS`], for [`MAX_RACE_RETRIES`] tries, so
 /// racing writers spread out instead of colliding again in lockstep.
@@ -292,6 +307,10 @@ impl StateStore for DynamoStateStore {
         self.clear_attempts(budget_key).await
     }
 
+    async fn admit(&self, admission: &Admission) -> Result<Admitted, PortError> {
+        self.admit(admission).await
+    }
+
     async fn acquire_lease(
         &self,
         role: &str,
@@ -328,6 +347,15 @@ impl StateStore for DynamoStateStore {
 
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError> {
         self.put_history(record).await
+    }
+
+    async fn close(
+        &self,
+        record: &HistoryRecord,
+        claim: &Claim,
+        expected_version: u64,
+    ) -> Result<bool, PortError> {
+        self.close(record, claim, expected_version).await
     }
 
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {

@@ -30,6 +30,7 @@ pub type TagKitRef = Arc<dyn TagKit>;
 pub fn tag_cases() -> Vec<Case<TagKitRef>> {
     crate::cases![TagKitRef;
         tags_are_the_instances_own,
+        tags_of_many_agree_with_tags_of,
     ]
 }
 
@@ -72,6 +73,26 @@ async fn tags_are_the_instances_own(kit: TagKitRef) {
         tags(None, Some(until)),
         "a silence tag on an instance without a role tag"
     );
+}
+
+/// One batch read answers for every instance asked about exactly what `tags_of` answers for
+/// each (an unknown instance: no tags; never another instance's).
+async fn tags_of_many_agree_with_tags_of(kit: TagKitRef) {
+    let role = kit.role_key();
+    let web = kit.instance(&[(role.as_str(), "web")]).await;
+    let db = kit.instance(&[(role.as_str(), "db")]).await;
+    let untagged = kit.instance(&[]).await;
+    let never = InstanceId::parse("i-0feedfacefeedfac1").expect("valid id");
+    let t = kit.tags();
+    let asked = vec![web.clone(), db.clone(), untagged.clone(), never.clone()];
+    let many = t.tags_of_many(&asked).await.expect("batch read");
+    assert_eq!(many.len(), asked.len(), "every instance asked about");
+    for i in &asked {
+        assert_eq!(Ok(many[i].clone()), t.tags_of(i).await, "{i}");
+    }
+    assert_eq!(many[&web].role.as_deref(), Some("web"));
+    assert_eq!(many[&db].role.as_deref(), Some("db"));
+    assert_eq!(t.tags_of_many(&[]).await.map(|m| m.len()), Ok(0));
 }
 
 /// `TaggingRoles` without a known account asks for every instance carrying the role tag
@@ -192,6 +213,7 @@ pub fn alarm_cases() -> Vec<Case<AlarmKitRef>> {
         a_metric_alarm_watches_its_own_instance_only,
         a_metric_math_alarm_watches_the_instances_of_its_metrics,
         a_composite_alarm_watches_no_instance,
+        live_alarms_agree_with_live_alarm,
     ]
 }
 
@@ -270,6 +292,36 @@ async fn a_composite_alarm_watches_no_instance(kit: AlarmKitRef) {
         kit.alarms().live_alarm(&name, &id(A)).await,
         Ok(Some(live(AlarmState::Alarm, false)))
     );
+}
+
+/// One batch read answers for each (alarm, instance) pair exactly what `live_alarm` answers.
+async fn live_alarms_agree_with_live_alarm(kit: AlarmKitRef) {
+    let metric = harness::unique("web:batch_metric");
+    let math = harness::unique("web:batch_math");
+    let composite = harness::unique("web:batch_composite");
+    let missing = harness::unique("web:batch_missing");
+    kit.metric_alarm(&metric, A, "ALARM").await;
+    kit.math_alarm(&math, B, "OK").await;
+    kit.composite_alarm(&composite, "ALARM").await;
+    let pairs: Vec<(String, InstanceId)> = vec![
+        (metric.clone(), id(A)),
+        (metric.clone(), id(B)),
+        (math.clone(), id(B)),
+        (composite.clone(), id(A)),
+        (missing.clone(), id(A)),
+    ];
+    let alarms = kit.alarms();
+    let many = alarms.live_alarms(&pairs).await.expect("batch read");
+    assert_eq!(many.len(), pairs.len());
+    for (name, instance) in &pairs {
+        assert_eq!(
+            Ok(many[&(name.clone(), instance.clone())].clone()),
+            alarms.live_alarm(name, instance).await,
+            "{name} {instance}"
+        );
+    }
+    assert_eq!(many[&(metric, id(A))], Some(live(AlarmState::Alarm, true)));
+    assert_eq!(many[&(missing, id(A))], None);
 }
 
 fn state(s: &str) -> AlarmState {

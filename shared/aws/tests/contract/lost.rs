@@ -60,6 +60,8 @@ pub fn cases() -> Vec<Case<Kit>> {
         a_lost_claim_leaves_the_claim_written,
         a_lost_claim_update_leaves_the_update_written,
         a_lost_history_write_leaves_one_record,
+        a_lost_close_is_committed_once,
+        a_lost_admission_is_taken_once,
         a_lost_attempt_is_counted,
         a_lost_note_is_noted,
         a_lost_lease_is_held_once,
@@ -177,6 +179,122 @@ async fn a_lost_history_write_leaves_one_record(kit: Kit) {
         );
         s.put_history(&rec).await.expect("written again");
         assert_eq!(w.history_day("2024-01-02").await, vec![rec], "{loss:?}");
+    }
+}
+
+/// The close committed (record and done claim together). A retry after the lost answer finds
+/// the claim's version moved and answers `false` — or, where the store honours the SDK's
+/// idempotency token (DynamoDB), `true` — and writes nothing more: the caller reads the claim
+/// back to tell.
+async fn a_lost_close_is_committed_once(kit: Kit) {
+    for loss in SHAPES {
+        let w = kit.fresh().await;
+        let s = w.store();
+        let first = claim("generic|id|lost-close", "worker-1");
+        s.claim(&first).await.expect("claimed");
+        let mut done = first.clone();
+        done.version = 2;
+        done.state = ClaimState::Done;
+        done.outcome = Some("healed".to_owned());
+        let rec = HistoryRecord {
+            day: "2024-01-03".to_owned(),
+            sort: "11aa11bb22cc33dd".to_owned(),
+            identity: "generic|id|lost-close".to_owned(),
+            outcome: "healed".to_owned(),
+            reason: "verify passed".to_owned(),
+            expires_at: 1_800_000_000,
+            ..Default::default()
+        };
+        w.lose_next(loss, "TransactWriteItems").await;
+        let r = s.close(&rec, &done, 1).await;
+        w.disarm().await;
+        match loss {
+            Loss::Every => assert!(transient(&r), "{loss:?}: {r:?}"),
+            Loss::RetriedOnce => assert!(matches!(r, Ok(false) | Ok(true)), "{loss:?}: {r:?}"),
+        }
+        assert_eq!(
+            s.load_claim("generic|id|lost-close").await,
+            Ok(Some(done.clone())),
+            "{loss:?}: the claim is done"
+        );
+        assert_eq!(
+            w.history_day("2024-01-03").await,
+            vec![rec.clone()],
+            "{loss:?}"
+        );
+        assert_eq!(
+            s.close(&rec, &done, 1).await,
+            Ok(false),
+            "{loss:?}: not again"
+        );
+        assert_eq!(w.history_day("2024-01-03").await, vec![rec], "{loss:?}");
+    }
+}
+
+/// The admission committed; a retry finds the claim's version moved (`ClaimChanged`) — or,
+/// where the SDK's idempotency token is honoured, `Yes` — and takes nothing twice.
+async fn a_lost_admission_is_taken_once(kit: Kit) {
+    use selfheal_service::ports::{Admission, Admitted, BudgetTake};
+    for loss in SHAPES {
+        let w = kit.fresh().await;
+        let s = w.store();
+        let first = claim("generic|id|lost-admit", "worker-1");
+        s.claim(&first).await.expect("claimed");
+        let mut next = first.clone();
+        next.version = 2;
+        let a = Admission {
+            budgets: vec![BudgetTake {
+                key: "web:x#i-1".to_owned(),
+                max: 2,
+                window_start: 1_699_000_000_000,
+                ttl_until: 1_800_000_000,
+            }],
+            role: "web".to_owned(),
+            holder: "h1".to_owned(),
+            max_concurrent: 1,
+            lease_until: 1_700_003_600_000,
+            fleet_max: 10,
+            now: 1_700_000_000_000,
+            claim: next.clone(),
+            expected_version: 1,
+        };
+        w.lose_next(loss, "TransactWriteItems").await;
+        let r = s.admit(&a).await;
+        w.disarm().await;
+        match loss {
+            Loss::Every => assert!(transient(&r), "{loss:?}: {r:?}"),
+            Loss::RetriedOnce => assert!(
+                matches!(
+                    r,
+                    Ok(Admitted::ClaimChanged) | Ok(Admitted::Yes { attempt: 1 })
+                ),
+                "{loss:?}: {r:?}"
+            ),
+        }
+        next.attempt = 1;
+        assert_eq!(
+            s.load_claim("generic|id|lost-admit").await,
+            Ok(Some(next)),
+            "{loss:?}: admitted once"
+        );
+        assert_eq!(
+            s.take_attempt(
+                "web:x#i-1",
+                2,
+                1_699_000_000_000,
+                1_700_000_000_001,
+                1_800_000_000
+            )
+            .await,
+            Ok(Some(2)),
+            "{loss:?}: one attempt counted before this one"
+        );
+        assert_eq!(
+            s.acquire_lease("web", "h2", 1, 1_700_000_000_001, 1_700_000_100_000)
+                .await,
+            Ok(false),
+            "{loss:?}: the lease is held"
+        );
     }
 }
 

@@ -9,8 +9,8 @@ use selfheal_aws::DynamoStateStore;
 use selfheal_core::approval::Decision;
 use selfheal_service::fakes::FakeStore;
 use selfheal_service::ports::{
-    ApprovalRecord, Claim, ClaimAttempt, ClaimState, HistoryRecord, NeedsReview, PortError,
-    SilenceRecord, StateStore,
+    Admission, Admitted, ApprovalRecord, BudgetTake, Claim, ClaimAttempt, ClaimState,
+    HistoryRecord, NeedsReview, PortError, SilenceRecord, StateStore,
 };
 
 use crate::harness::{self, Case};
@@ -63,6 +63,9 @@ pub fn cases() -> Vec<Case<Kit>> {
         concurrent_attempts_never_exceed_the_budget,
         leases_hold_at_most_max_holders,
         a_lapsed_lease_is_never_renewed,
+        a_close_writes_the_record_and_the_claim_or_neither,
+        an_admission_takes_everything_or_nothing,
+        concurrent_admissions_never_exceed_max,
         concurrent_leases_never_exceed_max,
         fleet_slots_cap_starts_per_hour,
         notes_are_new_once,
@@ -510,6 +513,194 @@ async fn leases_hold_at_most_max_holders(kit: Kit) {
         s.acquire_lease("web", "h5", 1, 20_000, 30_000).await,
         Ok(true)
     );
+}
+
+fn fresh_claim(identity: &str) -> Claim {
+    Claim {
+        identity: identity.to_owned(),
+        state: ClaimState::Claimed,
+        owner: "worker-1".to_owned(),
+        owner_until_ms: T0 + 300_000,
+        claimed_at_ms: T0,
+        version: 1,
+        ..Claim::default()
+    }
+}
+
+fn budget(key: &str, max: u32) -> BudgetTake {
+    BudgetTake {
+        key: key.to_owned(),
+        max,
+        window_start: T0 - 3_600_000,
+        ttl_until: T0 / 1000 + 90_000,
+    }
+}
+
+/// An admission for `claim` (at its stored version) in `role`.
+fn admission(
+    claim: &Claim,
+    role: &str,
+    max: u32,
+    fleet: u32,
+    budgets: Vec<BudgetTake>,
+) -> Admission {
+    let mut next = claim.clone();
+    next.version += 1;
+    Admission {
+        budgets,
+        role: role.to_owned(),
+        holder: format!("h-{}", claim.identity),
+        max_concurrent: max,
+        lease_until: T0 + 3_600_000,
+        fleet_max: fleet,
+        now: T0,
+        claim: next,
+        expected_version: claim.version,
+    }
+}
+
+/// `admit` counts budgets, takes the lease and a fleet start and stores the claim (with its
+/// attempt) only all together; any refusal (budget first, then role, then fleet) or a stale
+/// claim writes nothing. The same holder again keeps its place and is not counted twice.
+async fn an_admission_takes_everything_or_nothing(kit: Kit) {
+    let w = kit.fresh().await;
+    let s = w.store();
+    let c1 = fresh_claim("generic|id|adm-1");
+    s.claim(&c1).await.expect("claimed");
+    let a1 = admission(
+        &c1,
+        "web",
+        1,
+        2,
+        vec![budget("web:x#i-1", 2), budget("entry:*:x#i-1", 1)],
+    );
+    assert_eq!(s.admit(&a1).await, Ok(Admitted::Yes { attempt: 1 }));
+    let mut stored = a1.claim.clone();
+    stored.attempt = 1;
+    assert_eq!(
+        s.load_claim("generic|id|adm-1").await,
+        Ok(Some(stored.clone()))
+    );
+    assert_eq!(
+        s.acquire_lease("web", "other", 1, T0, T0 + 1).await,
+        Ok(false),
+        "lease held"
+    );
+    assert_eq!(
+        s.take_attempt("entry:*:x#i-1", 1, T0 - 3_600_000, T0, T0 / 1000)
+            .await,
+        Ok(None),
+        "budget counted"
+    );
+    // The role is full: nothing of the second admission is written.
+    let c2 = fresh_claim("generic|id|adm-2");
+    s.claim(&c2).await.expect("claimed");
+    let a2 = admission(&c2, "web", 1, 2, vec![budget("web:y#i-2", 1)]);
+    assert_eq!(s.admit(&a2).await, Ok(Admitted::RoleFull));
+    assert_eq!(s.load_claim("generic|id|adm-2").await, Ok(Some(c2.clone())));
+    assert_eq!(
+        s.take_attempt("web:y#i-2", 1, T0 - 3_600_000, T0, T0 / 1000)
+            .await,
+        Ok(Some(1)),
+        "a refused admission counts no attempt"
+    );
+    // A used-up budget is refused before capacity: no lease is taken for it.
+    let a3 = admission(&c2, "db", 1, 2, vec![budget("web:y#i-2", 1)]);
+    assert_eq!(s.admit(&a3).await, Ok(Admitted::BudgetExhausted(0)));
+    assert_eq!(
+        s.acquire_lease("db", "other", 1, T0, T0 + 1).await,
+        Ok(true),
+        "no db lease taken"
+    );
+    // The fleet's hour is full (one start of two already, fleet max 1).
+    let a4 = admission(&c2, "cache", 1, 1, vec![]);
+    assert_eq!(s.admit(&a4).await, Ok(Admitted::FleetFull));
+    assert_eq!(
+        s.acquire_lease("cache", "other", 1, T0, T0 + 1).await,
+        Ok(true),
+        "no cache lease taken"
+    );
+    assert_eq!(s.load_claim("generic|id|adm-2").await, Ok(Some(c2.clone())));
+    // A stale claim version: nothing written.
+    let mut stale = admission(&c2, "queue", 1, 5, vec![budget("queue:z#i-3", 1)]);
+    stale.expected_version = 9;
+    assert_eq!(s.admit(&stale).await, Ok(Admitted::ClaimChanged));
+    assert_eq!(
+        s.take_attempt("queue:z#i-3", 1, T0 - 3_600_000, T0, T0 / 1000)
+            .await,
+        Ok(Some(1)),
+        "nothing counted"
+    );
+    // The same holder again (no budgets this time): it keeps its lease and its fleet start
+    // (fleet max 1 would refuse a new one), and the claim keeps its attempt.
+    let again = admission(&stored, "web", 1, 1, vec![]);
+    assert_eq!(s.admit(&again).await, Ok(Admitted::Yes { attempt: 1 }));
+    assert_eq!(
+        s.load_claim("generic|id|adm-1")
+            .await
+            .map(|c| c.map(|c| c.version)),
+        Ok(Some(3))
+    );
+}
+
+/// Six claims race for a role with `max_concurrent` 2: exactly two are admitted.
+async fn concurrent_admissions_never_exceed_max(kit: Kit) {
+    let w = kit.fresh().await;
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let s = w.store();
+        tasks.push(tokio::spawn(async move {
+            let c = fresh_claim(&format!("generic|id|race-{i}"));
+            s.claim(&c).await.expect("claimed");
+            s.admit(&admission(
+                &c,
+                "api",
+                2,
+                100,
+                vec![budget(&format!("api:x#i-{i}"), 3)],
+            ))
+            .await
+        }));
+    }
+    let mut admitted = 0;
+    for t in tasks {
+        match t.await.expect("joined").expect("no error") {
+            Admitted::Yes { .. } => admitted += 1,
+            Admitted::RoleFull => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(admitted, 2);
+}
+
+/// `close` is all or nothing: at the claim's version both the final record and the done claim
+/// are stored; at any other version neither is.
+async fn a_close_writes_the_record_and_the_claim_or_neither(kit: Kit) {
+    let w = kit.fresh().await;
+    let s = w.store();
+    let mut first = full_claim("generic|id|close");
+    first.version = 1;
+    assert!(matches!(s.claim(&first).await, Ok(ClaimAttempt::Won(_))));
+    let mut done = first.clone();
+    done.version = 2;
+    done.state = ClaimState::Done;
+    done.outcome = Some("failed".to_owned());
+    let rec = history("2024-02-03", "close-1", "failed");
+    // A stale version: nothing at all is written.
+    assert_eq!(s.close(&rec, &done, 7).await, Ok(false));
+    assert_eq!(w.history_day("2024-02-03").await, vec![]);
+    assert_eq!(s.load_claim("generic|id|close").await, Ok(Some(first)));
+    // The right one: both, exactly as given.
+    assert_eq!(s.close(&rec, &done, 1).await, Ok(true));
+    assert_eq!(w.history_day("2024-02-03").await, vec![rec.clone()]);
+    assert_eq!(
+        s.load_claim("generic|id|close").await,
+        Ok(Some(done.clone()))
+    );
+    // Once only.
+    let other = history("2024-02-03", "close-1", "healed");
+    assert_eq!(s.close(&other, &done, 1).await, Ok(false));
+    assert_eq!(w.history_day("2024-02-03").await, vec![rec]);
 }
 
 /// Renewing extends only a live lease of the same holder (never shortens it) and never takes a

@@ -105,6 +105,9 @@ impl<T: StateStore + ?Sized> StateStore for LostResponses<T> {
             self.inner.clear_attempts(budget_key)
         )
     }
+    async fn admit(&self, admission: &Admission) -> Result<Admitted, PortError> {
+        lossy!(self, "admit", self.inner.admit(admission))
+    }
     async fn acquire_lease(
         &self,
         role: &str,
@@ -153,6 +156,18 @@ impl<T: StateStore + ?Sized> StateStore for LostResponses<T> {
     }
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError> {
         lossy!(self, "put_history", self.inner.put_history(record))
+    }
+    async fn close(
+        &self,
+        record: &HistoryRecord,
+        claim: &Claim,
+        expected_version: u64,
+    ) -> Result<bool, PortError> {
+        lossy!(
+            self,
+            "close",
+            self.inner.close(record, claim, expected_version)
+        )
     }
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
         lossy!(self, "silences", self.inner.silences())

@@ -1,5 +1,5 @@
-//! After the guards: dry-run, attempt budgets, capacity, the live alarm, the phases (through
-//! the phase machine) and the approval request.
+//! After the guards: dry-run, the admission (attempt budgets, role lease, fleet start, in one
+//! write), the live alarm, the phases (through the phase machine) and the approval request.
 
 use super::*;
 
@@ -39,6 +39,10 @@ impl AlertRun {
                 kind: FinishKind::Remediation,
             });
         }
+        if resuming {
+            return self.renew_lease();
+        }
+        self.budgets.clear();
         if self.claim_ref().attempt == 0 {
             // Counted once per claim, per ROLE:ALERT and instance and per runbook entry and
             // instance (a wildcard entry cannot be re-run under new alert names).
@@ -48,26 +52,137 @@ impl AlertRun {
             if runbook != key {
                 self.budgets.push(format!("entry:{runbook}#{instance}"));
             }
-            return self.take_attempt(0);
         }
-        self.take_capacity()
+        self.admit()
     }
 
-    pub(super) fn take_attempt(&mut self, next: usize) -> Step {
-        let Some(budget_key) = self.budgets.get(next).cloned() else {
-            let n = self.first_attempt.unwrap_or(1);
-            self.claim_mut().attempt = n;
-            return self.save_claim(State::AttemptSaved);
-        };
+    /// Budgets, the role lease (held until the remediation can be resumed after a crash: the
+    /// running hold, at least the claim lease and a phase's timeout), a fleet start and the
+    /// claim recording the attempt: one all-or-nothing step ([`StateStore::admit`]).
+    pub(super) fn admit(&mut self) -> Step {
         let entry = self.entry_or_empty();
         let window_ms = i64::from(entry.window_minutes) * 60_000;
-        self.state = State::Attempt { next: next + 1 };
-        self.emit_then(Step::TakeAttempt {
-            budget_key,
-            max: entry.max_attempts,
-            window_start: self.now - window_ms,
-            ttl: (self.now + window_ms) / 1000 + 86_400,
+        let budgets = self
+            .budgets
+            .iter()
+            .map(|key| BudgetTake {
+                key: key.clone(),
+                max: entry.max_attempts,
+                window_start: self.now - window_ms,
+                ttl_until: (self.now + window_ms) / 1000 + 86_400,
+            })
+            .collect();
+        let current = self.claim_ref();
+        let mut claim = current.clone();
+        claim.version += 1;
+        let admission = Admission {
+            budgets,
+            role: self.role.clone().unwrap_or_default(),
+            holder: claim_id(&self.identity()),
+            max_concurrent: entry.max_concurrent,
+            lease_until: self.now + self.hold_ms(&entry),
+            fleet_max: self.settings.max_per_hour,
+            now: self.now,
+            expected_version: current.version,
+            claim,
+        };
+        self.state = State::Admitting;
+        self.emit_then(Step::Admit(Box::new(admission)))
+    }
+
+    pub(super) fn after_admit(&mut self, a: Admitted) -> Step {
+        let entry = self.entry_or_empty();
+        let role = self.role.clone().unwrap_or_default();
+        match a {
+            Admitted::Yes { attempt } => {
+                let claim = self.claim_mut();
+                claim.version += 1;
+                claim.attempt = attempt;
+                self.admitted()
+            }
+            Admitted::BudgetExhausted(i) => self.budget_exhausted(i),
+            Admitted::RoleFull => self.capacity_wait(format!(
+                "role {role} already runs {} remediation(s), its max_concurrent",
+                entry.max_concurrent
+            )),
+            Admitted::FleetFull => self.capacity_wait(format!(
+                "the fleet already started {} remediations in the last hour (SELFHEAL_MAX_PER_HOUR)",
+                self.settings.max_per_hour
+            )),
+            Admitted::ClaimChanged => self.check_admit(taken_over(&self.identity())),
+        }
+    }
+
+    /// The admission failed or found the claim changed: read the claim back. Only our own
+    /// admission committed (the next version, our owner, the attempt counted) lets it go on;
+    /// anything else goes back to the queue.
+    pub(super) fn check_admit(&mut self, e: PortError) -> Step {
+        self.state = State::AdmitCheck(e);
+        self.emit_then(Step::LoadClaim(self.identity()))
+    }
+
+    pub(super) fn after_admit_check(&mut self, stored: Claim, e: PortError) -> Step {
+        let mine = self.claim_ref();
+        let ours = stored.version == mine.version + 1
+            && stored.owner == mine.owner
+            && stored.state == mine.state
+            && stored.attempt != 0;
+        if ours {
+            self.claim = Some(stored);
+            self.admitted()
+        } else {
+            self.fail(e)
+        }
+    }
+
+    /// Admitted: the lease is ours (given back if this delivery fails before anything is
+    /// sent); the alarm's live state and configuration are checked before acting.
+    fn admitted(&mut self) -> Step {
+        self.holds_lease = true;
+        self.release_on_fail = true;
+        match (has_live_alarm(&self.input.alert), self.instance()) {
+            (true, Some(instance)) => {
+                self.state = State::Live;
+                self.emit_then(Step::LiveAlarm {
+                    name: self.input.alert.alarm_name.clone().unwrap_or_default(),
+                    instance,
+                })
+            }
+            _ => self.announce_start(),
+        }
+    }
+
+    /// A remediation resumed with a phase begun renews the lease it kept; it never takes a
+    /// lease (or a fleet start) again.
+    pub(super) fn renew_lease(&mut self) -> Step {
+        let entry = self.entry_or_empty();
+        self.state = State::Renewing;
+        self.emit_then(Step::RenewLease {
+            role: self.role.clone().unwrap_or_default(),
+            holder: claim_id(&self.identity()),
+            until: self.now + self.hold_ms(&entry),
         })
+    }
+
+    pub(super) fn after_renew(&mut self, held: bool) -> Step {
+        if held {
+            self.holds_lease = true;
+            // One whose phases ran keeps its lease until it is resumed, failure or not.
+            self.release_on_fail = false;
+            return self.start_phases();
+        }
+        // Lapsed while the remediation was paused (no delivery within the hold): another
+        // remediation of the role may have run since. A command already sent is still found
+        // and awaited; nothing new is sent.
+        let entry = self.entry_or_empty();
+        self.lapsed = Some(format!(
+            "not resumed while it held its place in role {} (held {} min after its last step): other remediations of the role may have run since, so no further phase is sent",
+            self.role.as_deref().unwrap_or("?"),
+            self.hold_ms(&entry) / 60_000
+        ));
+        self.holds_lease = false;
+        self.release_on_fail = false;
+        self.start_phases()
     }
 
     pub(super) fn budget_exhausted(&mut self, which: usize) -> Step {
@@ -100,72 +215,8 @@ impl AlertRun {
         self.emit_then(Step::MarkNeedsReview(review))
     }
 
-    /// The role lease (held until the remediation can be resumed after a crash: the running
-    /// hold, at least the claim lease) and, for a remediation not yet started, a fleet slot.
-    pub(super) fn take_capacity(&mut self) -> Step {
-        let entry = self.entry_or_empty();
-        let hold = self.hold_ms(&entry);
-        self.state = State::Capacity;
-        self.emit_then(Step::TakeCapacity {
-            role: self.role.clone().unwrap_or_default(),
-            holder: claim_id(&self.identity()),
-            max_concurrent: entry.max_concurrent,
-            until: self.now + hold,
-            // A fleet slot is counted once, when a remediation first passes the guards; a run
-            // resumed with a phase begun only renews the lease it kept.
-            resume: self.claim_ref().phase.is_some(),
-        })
-    }
-
-    pub(super) fn after_capacity(&mut self, c: Capacity) -> Step {
-        let entry = self.entry_or_empty();
-        let role = self.role.clone().unwrap_or_default();
-        match c {
-            Capacity::RoleFull => self.capacity_wait(format!(
-                "role {role} already runs {} remediation(s), its max_concurrent",
-                entry.max_concurrent
-            )),
-            Capacity::FleetFull => self.capacity_wait(format!(
-                "the fleet already started {} remediations in the last hour (SELFHEAL_MAX_PER_HOUR)",
-                self.settings.max_per_hour
-            )),
-            Capacity::Lapsed => {
-                // A command already sent is still found and awaited; nothing new is sent.
-                self.lapsed = Some(format!(
-                    "not resumed while it held its place in role {role} (held {} min after its last step): other remediations of the role may have run since, so no further phase is sent",
-                    self.hold_ms(&entry) / 60_000
-                ));
-                self.holds_lease = false;
-                self.release_on_fail = false;
-                self.start_phases()
-            }
-            Capacity::Granted => {
-                self.holds_lease = true;
-                let resuming = self.claim_ref().phase.is_some();
-                // A lease taken for a remediation that has sent nothing yet is given back on a
-                // failure; one whose phases ran keeps it until it is resumed.
-                self.release_on_fail = !resuming;
-                if resuming {
-                    return self.start_phases();
-                }
-                // Check before acting: the alarm's live state and configuration.
-                match (has_live_alarm(&self.input.alert), self.instance()) {
-                    (true, Some(instance)) => {
-                        self.state = State::Live;
-                        self.emit_then(Step::LiveAlarm {
-                            name: self.input.alert.alarm_name.clone().unwrap_or_default(),
-                            instance,
-                        })
-                    }
-                    _ => self.announce_start(),
-                }
-            }
-        }
-    }
-
     pub(super) fn capacity_wait(&mut self, why: String) -> Step {
-        // A lease is held only when the fleet cap (after the lease) said no; the driver
-        // released it then.
+        // Nothing was taken: an admission refused writes nothing.
         let claim = self.claim_mut();
         claim.state = ClaimState::CapacityWait;
         let claim = claim.clone();

@@ -13,9 +13,10 @@ impl AlertRun {
         })
     }
 
-    /// Ends an alert that holds the claim: the outcome is first made durable in the claim
-    /// (conditional update), then the final history record is written under the claim id, then
-    /// the claim is marked done. A redelivery that finds the decision repeats the last two.
+    /// Ends an alert that holds the claim: the final history record (under the claim id) and
+    /// the claim marked done are written together, all or nothing, conditional on the claim's
+    /// version. Until that write commits nothing is recorded, so a redelivery after a failure
+    /// finds the claim as it was and ends it once. The decision is kept in the done claim too.
     pub(super) fn finish(&mut self, f: Finish) -> Step {
         let (role, key, runbook) = (
             self.role.clone(),
@@ -34,28 +35,63 @@ impl AlertRun {
             claim.runbook = runbook;
         }
         claim.decided = Some(decided);
-        self.save_claim(State::Deciding(Box::new(f)))
+        self.close(Box::new(f))
     }
 
-    /// Writes the final history record (the decision is durable in the claim).
-    pub(super) fn write_final(&mut self, f: Box<Finish>) -> Step {
-        let claim = self.claim_ref().clone();
+    /// The final history record and the claim marked done, in one conditional write. Also
+    /// ends a claim decided by an earlier delivery (a Skip or an expiry decided in the write
+    /// that took the request, or a decision written before closes were one write).
+    pub(super) fn close(&mut self, f: Box<Finish>) -> Step {
+        let now = self.now;
+        let before = self.claim_ref().clone();
         let rec = history_record(
             self.stamp(),
             &claim_id(&self.input.alert.identity),
-            claim.claimed_at_ms,
-            Some(&claim),
+            before.claimed_at_ms,
+            Some(&before),
             self.fields().escalated(f.pages()),
             f.outcome,
             &f.ending,
         );
+        let claim = self.claim_mut();
+        let expected = claim.version;
+        let awaited = claim.approval_expires_at_ms.is_some();
+        claim.state = ClaimState::Done;
+        claim.body = None;
+        claim.body_message_id = None;
+        claim.approval_expires_at_ms = None;
+        claim.outcome = Some(f.outcome.as_str().to_owned());
+        claim.owner_until_ms = now;
+        claim.version += 1;
+        let claim = Box::new(claim.clone());
+        self.close_approval = awaited;
         self.outbox.push_back(Step::Failpoint("before-history"));
-        self.state = State::FinalHistory(f);
-        self.emit_then(Step::PutHistory(Box::new(rec)))
+        self.state = State::Closing(f);
+        self.emit_then(Step::Close {
+            record: Box::new(rec),
+            claim,
+            expected,
+        })
+    }
+
+    /// The close failed or lost its race: read the claim back. Only a claim that this run
+    /// closed (done, our owner, our outcome, our version) counts as closed.
+    pub(super) fn check_close(&mut self, f: Box<Finish>, e: PortError) -> Step {
+        self.state = State::CloseCheck(f, e);
+        self.emit_then(Step::LoadClaim(self.identity()))
+    }
+
+    pub(super) fn is_our_close(&self, stored: &Claim, outcome: Outcome) -> bool {
+        let mine = self.claim_ref();
+        stored.state == ClaimState::Done
+            && stored.owner == mine.owner
+            && stored.version == mine.version
+            && stored.outcome.as_deref() == Some(outcome.as_str())
     }
 
     /// The claim is done: close the approval request, release, announce, escalate.
     pub(super) fn closed(&mut self, f: Finish) -> Step {
+        self.outbox.push_back(Step::Failpoint("after-history"));
         if self.close_approval {
             self.outbox.push_back(Step::CloseApproval(self.identity()));
         }

@@ -50,7 +50,7 @@ impl AlertRun {
                 .as_deref()
                 .and_then(|k| self.runbooks.get(k))
                 .map(|e| Arc::new(e.clone()));
-            return self.write_final(Box::new(Finish::from_decided(&d)));
+            return self.close(Box::new(Finish::from_decided(&d)));
         }
         let stray = self.input.approval.as_ref().is_some_and(|ap| {
             !self.from_awaiting && (ap.decision == Decision::Skip || !self.claim_ref().approved)

@@ -16,9 +16,9 @@ use crate::flow::Case;
 use crate::outcome::Outcome;
 use crate::phase::{self, PhaseRun, PhaseSpec};
 use crate::ports::{
-    Announcement, AnnouncementKind, Claim, ClaimAttempt, ClaimState, Decided, DecidedAnnounce,
-    EpochMillis, GlobalMode, HistoryRecord, InstanceTags, LiveAlarm, NeedsReview, PortError,
-    SilenceRecord,
+    Admission, Admitted, Announcement, AnnouncementKind, BudgetTake, Claim, ClaimAttempt,
+    ClaimState, Decided, DecidedAnnounce, EpochMillis, GlobalMode, HistoryRecord, InstanceTags,
+    LiveAlarm, NeedsReview, PortError, SilenceRecord,
 };
 use crate::record::{announcement_at, approver_of, fields_of, has_live_alarm, history_record};
 use crate::record::{HistoryFields, Stamp};
@@ -72,23 +72,16 @@ pub enum Step {
         until: EpochMillis,
     },
     ReadMode,
-    TakeAttempt {
-        budget_key: String,
-        max: u32,
-        window_start: EpochMillis,
-        ttl: i64,
-    },
+    /// Budgets, role lease, fleet start and the claim, all or nothing, under the role's
+    /// in-process lock.
+    Admit(Box<Admission>),
     MarkNeedsReview(NeedsReview),
-    /// The role lease and then a fleet slot, under the role's in-process lock (the lease is
-    /// released again when the fleet slot fails). A remediation resumed with a phase begun
-    /// (`resume`) takes neither: it only renews the lease it still holds, and a lease that
-    /// lapsed while it was paused is [`Capacity::Lapsed`], never taken again.
-    TakeCapacity {
+    /// A remediation resumed with a phase begun renews the lease it kept (never takes one
+    /// again), under the role's in-process lock.
+    RenewLease {
         role: String,
         holder: String,
-        max_concurrent: u32,
         until: EpochMillis,
-        resume: bool,
     },
     /// Extends the lease the claim still holds while its remediation is in flight; never takes
     /// a lapsed one again (failure only logged).
@@ -109,6 +102,13 @@ pub enum Step {
     /// A step of the phase in flight (find by comment, read mode, send, poll, sleep).
     Phase(phase::Step),
     PutHistory(Box<HistoryRecord>),
+    /// The final history record and the claim marked done, in one all-or-nothing write
+    /// conditional on the claim's version ([`StateStore::close`]).
+    Close {
+        record: Box<HistoryRecord>,
+        claim: Box<Claim>,
+        expected: u64,
+    },
     OpenApproval {
         identity: String,
         until: EpochMillis,
@@ -127,20 +127,6 @@ pub enum Step {
     Done(Outcome),
 }
 
-/// What the capacity step found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Capacity {
-    Granted,
-    /// The role already runs `max_concurrent` remediations.
-    RoleFull,
-    /// The fleet started `SELFHEAL_MAX_PER_HOUR` in the last hour (the lease was released).
-    FleetFull,
-    /// A resumed remediation no longer holds its role lease: it lapsed while the remediation
-    /// was paused (no delivery within the hold), so another remediation of the role may have
-    /// run since. Nothing more runs for it.
-    Lapsed,
-}
-
 /// What performing the previous step produced.
 #[derive(Debug, Clone)]
 pub enum Fact {
@@ -152,13 +138,16 @@ pub enum Fact {
     Silences(Result<Vec<SilenceRecord>, PortError>),
     Noted(Result<bool, PortError>),
     Mode(GlobalMode),
-    Attempt(Result<Option<u32>, PortError>),
-    Capacity(Result<Capacity, PortError>),
+    Admitted(Result<Admitted, PortError>),
+    /// The answer to [`Step::RenewLease`]: `false` when the lease had lapsed.
+    Renewed(Result<bool, PortError>),
     Live(Result<Option<LiveAlarm>, PortError>),
     Phase(phase::Fact),
     /// A port call of the phase in flight failed (ListCommands, SendCommand).
     PhaseFailed(PortError),
     Written(Result<(), PortError>),
+    /// The answer to [`Step::Close`]: `false` when the claim's version had changed.
+    Closed(Result<bool, PortError>),
     /// An effect whose result does not matter (announcements, releases, metrics, failpoints).
     Ok,
 }
@@ -249,10 +238,14 @@ enum State {
     Tags,
     Silences,
     Mode,
-    Attempt { next: usize },
-    AttemptSaved,
-    ReviewMarked { why: String },
-    Capacity,
+    Admitting,
+    /// The admission failed or found the claim changed: the claim is read back to tell an
+    /// admission that committed (its answer lost) from one that did not.
+    AdmitCheck(PortError),
+    Renewing,
+    ReviewMarked {
+        why: String,
+    },
     Live,
     InPhase(Box<PhaseRun>),
     PhaseRecheck(Box<PhaseRun>),
@@ -261,12 +254,19 @@ enum State {
     ApprovalHistory,
     ApprovalSaved,
     ApprovalOpened,
-    WaitHistory { why: String },
-    WaitHandedBack { why: String },
-    Deciding(Box<Finish>),
-    FinalHistory(Box<Finish>),
-    ClaimDone(Box<Finish>),
-    Noted { why: String },
+    WaitHistory {
+        why: String,
+    },
+    WaitHandedBack {
+        why: String,
+    },
+    Closing(Box<Finish>),
+    /// The close failed or found the claim changed: read the claim to tell a close that
+    /// committed (its answer lost) from one that did not.
+    CloseCheck(Box<Finish>, PortError),
+    Noted {
+        why: String,
+    },
     GiveUpLoaded,
     GiveUpUpdated,
     Ended,
@@ -291,10 +291,9 @@ pub struct AlertRun {
     dry_run: bool,
     tags: InstanceTags,
     budgets: Vec<String>,
-    first_attempt: Option<u32>,
     holds_lease: bool,
     release_on_fail: bool,
-    /// Set when a resumed remediation's role lease had lapsed ([`Capacity::Lapsed`]): the
+    /// Set when a resumed remediation's role lease had lapsed ([`AlertRun::after_renew`]): the
     /// reason no further phase is sent.
     lapsed: Option<String>,
     phases: Vec<Phase>,
@@ -331,7 +330,6 @@ impl AlertRun {
             dry_run: false,
             tags: InstanceTags::default(),
             budgets: Vec::new(),
-            first_attempt: None,
             holds_lease: false,
             release_on_fail: false,
             lapsed: None,
@@ -469,19 +467,19 @@ impl AlertRun {
                 }
             }
             (State::Mode, Fact::Mode(mode)) => self.after_mode(mode),
-            (State::Attempt { next }, Fact::Attempt(Ok(Some(n)))) => {
-                self.first_attempt.get_or_insert(n);
-                self.take_attempt(next)
+            (State::Admitting, Fact::Admitted(Ok(a))) => self.after_admit(a),
+            (State::Admitting, Fact::Admitted(Err(e))) => self.check_admit(e),
+            (State::AdmitCheck(e), Fact::Claim(Ok(Some(stored)))) => {
+                self.after_admit_check(stored, e)
             }
-            (State::Attempt { next }, Fact::Attempt(Ok(None))) => self.budget_exhausted(next - 1),
-            (State::AttemptSaved, Fact::Updated(Ok(true))) => self.take_capacity(),
+            (State::AdmitCheck(e), _) => self.fail(e),
+            (State::Renewing, Fact::Renewed(Ok(held))) => self.after_renew(held),
             (State::ReviewMarked { why }, Fact::Written(Ok(()))) => self.finish(Finish {
                 outcome: Outcome::BudgetExhausted,
                 ending: Ending::because(why),
                 holds_lease: false,
                 kind: FinishKind::Remediation,
             }),
-            (State::Capacity, Fact::Capacity(Ok(c))) => self.after_capacity(c),
             (State::Live, Fact::Live(Ok(live))) => {
                 let name = self.input.alert.alarm_name.clone().unwrap_or_default();
                 let instance = self.instance();
@@ -567,32 +565,24 @@ impl AlertRun {
                 self.done(Outcome::CapacityWait)
             }
             // ---- finishing
-            (State::Deciding(f), Fact::Updated(Ok(true))) => self.write_final(f),
-            (State::FinalHistory(f), Fact::Written(Ok(()))) => {
-                let claim = self.claim_mut();
-                let expected = claim.version;
-                let awaited = claim.approval_expires_at_ms.is_some();
-                claim.state = ClaimState::Done;
-                claim.body = None;
-                claim.body_message_id = None;
-                claim.approval_expires_at_ms = None;
-                claim.outcome = Some(f.outcome.as_str().to_owned());
-                claim.owner_until_ms = now;
-                claim.version += 1;
-                let claim = claim.clone();
-                self.close_approval = awaited;
-                self.outbox.push_back(Step::Failpoint("after-history"));
-                self.state = State::ClaimDone(f);
-                self.emit_then(Step::UpdateClaim { claim, expected })
-            }
-            (State::ClaimDone(f), Fact::Updated(Ok(true))) => self.closed(*f),
-            (State::ClaimDone(_), Fact::Updated(Ok(false))) => {
+            (State::Closing(f), Fact::Closed(Ok(true))) => self.closed(*f),
+            (State::Closing(f), Fact::Closed(Ok(false))) => {
                 let e = PortError::Transient(format!(
                     "claim {} changed under us while finishing",
                     claim_id(&self.identity())
                 ));
-                self.fail(e)
+                self.check_close(f, e)
             }
+            (State::Closing(f), Fact::Closed(Err(e))) => self.check_close(f, e),
+            (State::CloseCheck(f, e), Fact::Claim(Ok(Some(stored)))) => {
+                if self.is_our_close(&stored, f.outcome) {
+                    self.claim = Some(stored);
+                    self.closed(*f)
+                } else {
+                    self.fail(e)
+                }
+            }
+            (State::CloseCheck(_, e), _) => self.fail(e),
             (State::Noted { why }, Fact::Noted(Ok(first))) => {
                 if first {
                     let detail = format!("{why}. Further alerts under this silence are only recorded (see `selfheal status`).");
@@ -627,15 +617,11 @@ impl AlertRun {
                 | Fact::Tags(Err(e))
                 | Fact::Silences(Err(e))
                 | Fact::Noted(Err(e))
-                | Fact::Attempt(Err(e))
-                | Fact::Capacity(Err(e))
+                | Fact::Renewed(Err(e))
                 | Fact::Live(Err(e))
                 | Fact::Written(Err(e)),
             ) => self.fail(e),
-            (
-                State::AttemptSaved | State::ApprovalSaved | State::Deciding(_),
-                Fact::Updated(Ok(false)),
-            ) => {
+            (State::ApprovalSaved, Fact::Updated(Ok(false))) => {
                 let e = taken_over(&self.identity());
                 self.fail(e)
             }

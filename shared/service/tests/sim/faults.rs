@@ -438,6 +438,30 @@ impl StateStore for SimStore {
             .call("ddb.clear_attempts", self.inner.clear_attempts(budget_key))
             .await
     }
+    async fn admit(&self, a: &Admission) -> Result<Admitted, PortError> {
+        let mut a = a.clone();
+        if self.g.fx.sabotage == Sabotage::NoLeases {
+            a.max_concurrent = u32::MAX;
+        }
+        self.g
+            .call("ddb.admit", async {
+                let r = self.inner.admit(&a).await;
+                self.g.fx.note(|| {
+                    format!(
+                        "{}   admit {} role {} max {} budgets {:?} fleet max {} lease {}s: {r:?}",
+                        self.g.name,
+                        &a.holder[..a.holder.len().min(8)],
+                        a.role,
+                        a.max_concurrent,
+                        a.budgets.iter().map(|b| b.key.as_str()).collect::<Vec<_>>(),
+                        a.fleet_max,
+                        (a.lease_until - a.now) / 1000
+                    )
+                });
+                r
+            })
+            .await
+    }
     async fn acquire_lease(
         &self,
         role: &str,
@@ -539,6 +563,39 @@ impl StateStore for SimStore {
                             self.g.name, record.sort, record.outcome, record.reason
                         )
                     });
+                    lock(&self.g.fx.log).history.push(HistWrite {
+                        t,
+                        worker: self.g.name.clone(),
+                        rec: record.clone(),
+                    });
+                }
+                r
+            })
+            .await
+    }
+    async fn close(
+        &self,
+        record: &HistoryRecord,
+        claim: &Claim,
+        expected_version: u64,
+    ) -> Result<bool, PortError> {
+        self.g
+            .call("ddb.close", async {
+                let r = self.inner.close(record, claim, expected_version).await;
+                self.g.fx.note(|| {
+                    format!(
+                        "{}   claim {} v{expected_version}->v{} {:?} closed with HISTORY {} = {} ({}): {r:?}",
+                        self.g.name,
+                        &selfheal_core::claim_id(&claim.identity)[..8],
+                        claim.version,
+                        claim.state,
+                        record.sort,
+                        record.outcome,
+                        record.reason
+                    )
+                });
+                if matches!(r, Ok(true)) {
+                    let t = self.g.fx.core.now();
                     lock(&self.g.fx.log).history.push(HistWrite {
                         t,
                         worker: self.g.name.clone(),

@@ -44,3 +44,25 @@ pub(super) async fn put_history(
     lock(&store.history).push(record.clone());
     Ok(())
 }
+
+/// The final record and the done claim together (as one DynamoDB transaction): both or
+/// neither, conditional on the claim's version.
+pub(super) async fn close(
+    store: &FakeStore,
+    record: &HistoryRecord,
+    claim: &Claim,
+    expected_version: u64,
+) -> Result<bool, PortError> {
+    store.check()?;
+    check_item(record, &format!("hist#{}", record.day), &record.sort)?;
+    check_item(claim, &format!("claim#{}", claim.identity), "claim")?;
+    let mut claims = lock(&store.claims);
+    match claims.get(&claim.identity) {
+        Some(c) if c.version == expected_version => {
+            claims.insert(claim.identity.clone(), claim.clone());
+            lock(&store.history).push(record.clone());
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}

@@ -3,6 +3,7 @@
 //! claims, limits (budgets, role leases, the fleet slot), history, silences (and their notes),
 //! needs-review items, approvals; `validation` checks every key and item as DynamoDB does.
 
+mod admit;
 mod approvals;
 mod claims;
 mod history;
@@ -92,6 +93,10 @@ impl StateStore for FakeStore {
         limits::clear_attempts(self, budget_key).await
     }
 
+    async fn admit(&self, admission: &Admission) -> Result<Admitted, PortError> {
+        admit::admit(self, admission).await
+    }
+
     async fn acquire_lease(
         &self,
         role: &str,
@@ -128,6 +133,15 @@ impl StateStore for FakeStore {
 
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError> {
         history::put_history(self, record).await
+    }
+
+    async fn close(
+        &self,
+        record: &HistoryRecord,
+        claim: &Claim,
+        expected_version: u64,
+    ) -> Result<bool, PortError> {
+        history::close(self, record, claim, expected_version).await
     }
 
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {

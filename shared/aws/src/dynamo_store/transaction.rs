@@ -1,0 +1,83 @@
+//! One `TransactWriteItems` of versioned puts, and what its answer means: committed, or
+//! cancelled with the indexes of the puts whose condition failed. Used by the admission
+//! (`admit.rs`) and the close (`close.rs`).
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use selfheal_service::ports::PortError;
+
+use super::{n, DynamoStateStore, Item};
+use crate::error::port_error;
+
+/// One put of a transaction, with an optional condition on the stored item's version: the
+/// expression (`#version`, `:v`; `#pk` names the key), e.g. `#version = :v` or
+/// `attribute_not_exists(#pk) OR #version = :v`, and the version `:v` stands for.
+pub(super) struct TxnPut {
+    pub item: Item,
+    pub condition: Option<(&'static str, u64)>,
+}
+
+/// How one transaction ended.
+pub(super) enum Transaction {
+    Committed,
+    /// Cancelled: nothing was written. The puts (by index) whose condition failed; empty when
+    /// it was cancelled for another reason (a conflicting transaction in flight).
+    Cancelled(Vec<usize>),
+}
+
+impl Transaction {
+    pub(super) fn condition_failed_at(&self, i: usize) -> bool {
+        matches!(self, Self::Cancelled(at) if at.contains(&i))
+    }
+}
+
+impl DynamoStateStore {
+    /// Writes `puts` all or nothing.
+    pub(super) async fn transact(&self, puts: Vec<TxnPut>) -> Result<Transaction, PortError> {
+        let mut items = Vec::with_capacity(puts.len());
+        for p in puts {
+            let mut b = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(p.item));
+            if let Some((condition, version)) = p.condition {
+                b = b
+                    .condition_expression(condition)
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":v", n(version));
+                // DynamoDB refuses a name the expression does not use.
+                if condition.contains("#pk") {
+                    b = b.expression_attribute_names("#pk", "pk");
+                }
+            }
+            let put = b.build().map_err(|e| {
+                PortError::Permanent(format!("dynamodb: transaction not buildable: {e}"))
+            })?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Transaction::Committed),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    Ok(Transaction::Cancelled(
+                        c.cancellation_reasons()
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                            .map(|(i, _)| i)
+                            .collect(),
+                    ))
+                }
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+                    Ok(Transaction::Cancelled(Vec::new()))
+                }
+                _ => Err(port_error("dynamodb:TransactWriteItems", &e)),
+            },
+        }
+    }
+}
