@@ -6,7 +6,7 @@ use crate::engine::Engine;
 use crate::machine::{AlertInput, AlertRun, Fact, Step};
 use crate::outcome::Outcome;
 use crate::phase;
-use crate::ports::{Admission, Admitted, EpochMillis, PortError};
+use crate::ports::{Admission, Admitted, Claim, EpochMillis, HistoryRecord, LeaseRef, PortError};
 
 impl Engine {
     /// Runs one alert to its outcome.
@@ -77,7 +77,8 @@ impl Engine {
                     record,
                     claim,
                     expected,
-                } => Fact::Closed(store.close(&record, &claim, expected).await),
+                    release,
+                } => Fact::Closed(self.close(&record, &claim, expected, release).await),
                 Step::OpenApproval { identity, until } => {
                     Fact::Written(store.open_approval(&identity, until).await)
                 }
@@ -167,6 +168,26 @@ impl Engine {
         let lock = self.role_lock(&admission.role);
         let _guard = lock.lock().await;
         self.ports.store.admit(admission).await
+    }
+
+    /// The close; one that leaves a lease holds the role's in-process lock, so it never races
+    /// an admission of this process on the lease item.
+    async fn close(
+        &self,
+        record: &HistoryRecord,
+        claim: &Claim,
+        expected: u64,
+        release: Option<LeaseRef>,
+    ) -> Result<bool, PortError> {
+        let store = &self.ports.store;
+        match release {
+            Some(r) => {
+                let lock = self.role_lock(&r.role);
+                let _guard = lock.lock().await;
+                store.close(record, claim, expected, Some(&r)).await
+            }
+            None => store.close(record, claim, expected, None).await,
+        }
     }
 
     /// Renews the lease a resumed remediation kept, under the role's in-process lock.

@@ -43,7 +43,7 @@ impl Engine {
         claim.outcome = Some(outcome.as_str().to_owned());
         claim.owner_until_ms = self.ports.clock.now_ms();
         claim.version += 1;
-        if !self.ports.store.close(&rec, claim, expected).await? {
+        if !self.ports.store.close(&rec, claim, expected, None).await? {
             return Err(PortError::Transient(format!(
                 "claim {} changed under us while finishing",
                 claim_id(&claim.identity)
@@ -58,7 +58,11 @@ impl Engine {
         Ok(())
     }
 
+    /// Leaves the role's lease, under the role's in-process lock (so it never races an
+    /// admission of this process on the lease item).
     pub(crate) async fn release(&self, role: &str, holder: &str) {
+        let lock = self.role_lock(role);
+        let _guard = lock.lock().await;
         if let Err(e) = self.ports.store.release_lease(role, holder).await {
             tracing::warn!(error = %e, "lease release failed; it expires on its own");
         }

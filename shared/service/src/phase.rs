@@ -56,6 +56,9 @@ pub struct PhaseSpec {
     /// already sent is still found and awaited, but once it is known that this phase was not
     /// sent, it ends `timed-out` with this reason instead of being sent.
     pub lapsed: Option<String>,
+    /// This run saved the phase's sent-at itself (in the admission) and sent nothing since:
+    /// there is no command to look for; the mode is read and it is sent.
+    pub sent_at_saved: bool,
 }
 
 /// A fact the driver learned by performing the previous step.
@@ -270,6 +273,10 @@ impl PhaseRun {
         match self.claim.phase_sent_at_ms {
             // A crash between SendCommand and saving its id (or a lost response): find the
             // command by its comment before deciding anything else.
+            Some(_) if self.spec.sent_at_saved => {
+                self.state = State::AwaitSentAtSaved;
+                self.step(Fact::Saved, now)
+            }
             Some(since) => {
                 self.state = State::AwaitFound;
                 Step::FindByComment {
@@ -371,6 +378,7 @@ mod tests {
             recheck: false,
             acting: true,
             lapsed: None,
+            sent_at_saved: false,
         }
     }
 

@@ -398,6 +398,13 @@ pub struct BudgetTake {
     pub ttl_until: i64,
 }
 
+/// A holder's place in a role's lease (`lease#<role>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRef {
+    pub role: String,
+    pub holder: String,
+}
+
 /// Everything a remediation takes before it acts, as one all-or-nothing step: its attempt
 /// budgets, a place in its role's lease, a fleet-wide start in the last hour, and the claim
 /// recording that it was admitted. Either all of it is written or none of it.
@@ -509,13 +516,16 @@ pub trait StateStore: Send + Sync {
     async fn put_history(&self, record: &HistoryRecord) -> Result<(), PortError>;
     /// Ends an alert in one all-or-nothing write: `record` (its final history record) and
     /// `claim` (marked done) replace what is stored, if the stored claim's version is
-    /// `expected_version`. `false`: the claim changed and nothing was written. An error may
-    /// come after the write committed (a lost answer): the caller reads the claim to tell.
+    /// `expected_version`; with `release`, the holder also leaves the role's lease in the same
+    /// write (a lease it no longer holds is left as it is). `false`: the claim changed and
+    /// nothing was written. An error may come after the write committed (a lost answer): the
+    /// caller reads the claim to tell.
     async fn close(
         &self,
         record: &HistoryRecord,
         claim: &Claim,
         expected_version: u64,
+        release: Option<&LeaseRef>,
     ) -> Result<bool, PortError>;
     /// Every stored silence and maintenance window (expired ones included; the caller filters).
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError>;

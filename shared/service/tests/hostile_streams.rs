@@ -175,8 +175,12 @@ impl StateStore for FaultyStore {
         record: &HistoryRecord,
         claim: &Claim,
         expected: u64,
+        release: Option<&LeaseRef>,
     ) -> Result<bool, PortError> {
-        faulty!(self.faults, self.inner.close(record, claim, expected).await)
+        faulty!(
+            self.faults,
+            self.inner.close(record, claim, expected, release).await
+        )
     }
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
         faulty!(self.faults, self.inner.silences().await)

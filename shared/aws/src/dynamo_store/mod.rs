@@ -33,7 +33,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use selfheal_service::ports::{
-    Admission, Admitted, ApprovalRecord, Claim, ClaimAttempt, EpochMillis, HistoryRecord,
+    Admission, Admitted, ApprovalRecord, Claim, ClaimAttempt, EpochMillis, HistoryRecord, LeaseRef,
     NeedsReview, PortError, SilenceRecord, StateStore,
 };
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
@@ -354,8 +354,9 @@ impl StateStore for DynamoStateStore {
         record: &HistoryRecord,
         claim: &Claim,
         expected_version: u64,
+        release: Option<&LeaseRef>,
     ) -> Result<bool, PortError> {
-        self.close(record, claim, expected_version).await
+        self.close(record, claim, expected_version, release).await
     }
 
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {

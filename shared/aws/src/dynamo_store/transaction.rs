@@ -3,10 +3,10 @@
 //! (`admit.rs`) and the close (`close.rs`).
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use selfheal_service::ports::PortError;
 
-use super::{n, DynamoStateStore, Item};
+use super::{n, s, DynamoStateStore, Item};
 use crate::error::port_error;
 
 /// One put of a transaction, with an optional condition on the stored item's version: the
@@ -15,6 +15,14 @@ use crate::error::port_error;
 pub(super) struct TxnPut {
     pub item: Item,
     pub condition: Option<(&'static str, u64)>,
+}
+
+/// Leaving a role's lease inside a transaction: the holder removed and the version bumped
+/// (so an admission that read the old holders cannot write them back), only if it still holds
+/// it — otherwise the transaction is cancelled with this item's condition failed.
+pub(super) struct LeaseLeave {
+    pub pk: String,
+    pub holder: String,
 }
 
 /// How one transaction ended.
@@ -34,7 +42,16 @@ impl Transaction {
 impl DynamoStateStore {
     /// Writes `puts` all or nothing.
     pub(super) async fn transact(&self, puts: Vec<TxnPut>) -> Result<Transaction, PortError> {
-        let mut items = Vec::with_capacity(puts.len());
+        self.transact_with(puts, None).await
+    }
+
+    /// Writes `puts` and, last, `leave` all or nothing.
+    pub(super) async fn transact_with(
+        &self,
+        puts: Vec<TxnPut>,
+        leave: Option<&LeaseLeave>,
+    ) -> Result<Transaction, PortError> {
+        let mut items = Vec::with_capacity(puts.len() + 1);
         for p in puts {
             let mut b = Put::builder()
                 .table_name(&self.table)
@@ -53,6 +70,23 @@ impl DynamoStateStore {
                 PortError::Permanent(format!("dynamodb: transaction not buildable: {e}"))
             })?;
             items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if let Some(l) = leave {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&l.pk))
+                .key("sk", s("lease"))
+                .update_expression("REMOVE #holders.#h SET #version = #version + :one")
+                .condition_expression("attribute_exists(#holders.#h)")
+                .expression_attribute_names("#holders", "holders")
+                .expression_attribute_names("#h", &l.holder)
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":one", n(1))
+                .build()
+                .map_err(|e| {
+                    PortError::Permanent(format!("dynamodb: transaction not buildable: {e}"))
+                })?;
+            items.push(TransactWriteItem::builder().update(update).build());
         }
         let res = self
             .client

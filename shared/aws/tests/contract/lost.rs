@@ -206,7 +206,7 @@ async fn a_lost_close_is_committed_once(kit: Kit) {
             ..Default::default()
         };
         w.lose_next(loss, "TransactWriteItems").await;
-        let r = s.close(&rec, &done, 1).await;
+        let r = s.close(&rec, &done, 1, None).await;
         w.disarm().await;
         match loss {
             Loss::Every => assert!(transient(&r), "{loss:?}: {r:?}"),
@@ -223,7 +223,7 @@ async fn a_lost_close_is_committed_once(kit: Kit) {
             "{loss:?}"
         );
         assert_eq!(
-            s.close(&rec, &done, 1).await,
+            s.close(&rec, &done, 1, None).await,
             Ok(false),
             "{loss:?}: not again"
         );

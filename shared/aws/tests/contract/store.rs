@@ -64,6 +64,7 @@ pub fn cases() -> Vec<Case<Kit>> {
         leases_hold_at_most_max_holders,
         a_lapsed_lease_is_never_renewed,
         a_close_writes_the_record_and_the_claim_or_neither,
+        a_close_leaves_the_lease_it_holds,
         an_admission_takes_everything_or_nothing,
         concurrent_admissions_never_exceed_max,
         concurrent_leases_never_exceed_max,
@@ -687,11 +688,11 @@ async fn a_close_writes_the_record_and_the_claim_or_neither(kit: Kit) {
     done.outcome = Some("failed".to_owned());
     let rec = history("2024-02-03", "close-1", "failed");
     // A stale version: nothing at all is written.
-    assert_eq!(s.close(&rec, &done, 7).await, Ok(false));
+    assert_eq!(s.close(&rec, &done, 7, None).await, Ok(false));
     assert_eq!(w.history_day("2024-02-03").await, vec![]);
     assert_eq!(s.load_claim("generic|id|close").await, Ok(Some(first)));
     // The right one: both, exactly as given.
-    assert_eq!(s.close(&rec, &done, 1).await, Ok(true));
+    assert_eq!(s.close(&rec, &done, 1, None).await, Ok(true));
     assert_eq!(w.history_day("2024-02-03").await, vec![rec.clone()]);
     assert_eq!(
         s.load_claim("generic|id|close").await,
@@ -699,8 +700,72 @@ async fn a_close_writes_the_record_and_the_claim_or_neither(kit: Kit) {
     );
     // Once only.
     let other = history("2024-02-03", "close-1", "healed");
-    assert_eq!(s.close(&other, &done, 1).await, Ok(false));
+    assert_eq!(s.close(&other, &done, 1, None).await, Ok(false));
     assert_eq!(w.history_day("2024-02-03").await, vec![rec]);
+}
+
+/// A close that leaves the lease removes exactly its holder in the same write; one whose
+/// holder no longer holds the lease still closes, and other holders keep theirs; a close
+/// refused for the claim's version leaves the lease as it was.
+async fn a_close_leaves_the_lease_it_holds(kit: Kit) {
+    use selfheal_service::ports::LeaseRef;
+    let w = kit.fresh().await;
+    let s = w.store();
+    let lease = |holder: &str| LeaseRef {
+        role: "web".to_owned(),
+        holder: holder.to_owned(),
+    };
+    let mut c = fresh_claim("generic|id|close-lease");
+    s.claim(&c).await.expect("claimed");
+    assert_eq!(
+        s.acquire_lease("web", "h1", 2, T0, T0 + 600_000).await,
+        Ok(true)
+    );
+    assert_eq!(
+        s.acquire_lease("web", "h2", 2, T0, T0 + 600_000).await,
+        Ok(true)
+    );
+    let mut done = c.clone();
+    done.version = 2;
+    done.state = ClaimState::Done;
+    let rec = history("2024-02-04", "close-lease", "healed");
+    // Refused for the claim: the lease is untouched.
+    assert_eq!(s.close(&rec, &done, 5, Some(&lease("h1"))).await, Ok(false));
+    assert_eq!(
+        s.acquire_lease("web", "h3", 2, T0 + 1, T0 + 600_000).await,
+        Ok(false)
+    );
+    // Closed: h1 has left, h2 is still there.
+    assert_eq!(s.close(&rec, &done, 1, Some(&lease("h1"))).await, Ok(true));
+    assert_eq!(
+        s.acquire_lease("web", "h3", 2, T0 + 2, T0 + 600_000).await,
+        Ok(true)
+    );
+    assert_eq!(
+        s.acquire_lease("web", "h4", 2, T0 + 3, T0 + 600_000).await,
+        Ok(false)
+    );
+    assert_eq!(w.history_day("2024-02-04").await, vec![rec.clone()]);
+    // A holder that no longer holds the lease (never did here): the close still happens.
+    c.identity = "generic|id|close-lease-2".to_owned();
+    s.claim(&c).await.expect("claimed");
+    let mut done2 = c.clone();
+    done2.version = 2;
+    done2.state = ClaimState::Done;
+    let rec2 = history("2024-02-04", "close-lease-2", "healed");
+    assert_eq!(
+        s.close(&rec2, &done2, 1, Some(&lease("gone"))).await,
+        Ok(true)
+    );
+    assert_eq!(
+        s.load_claim("generic|id|close-lease-2").await,
+        Ok(Some(done2))
+    );
+    assert_eq!(
+        s.acquire_lease("web", "h4", 2, T0 + 4, T0 + 600_000).await,
+        Ok(false),
+        "h2 and h3 kept theirs"
+    );
 }
 
 /// Renewing extends only a live lease of the same holder (never shortens it) and never takes a

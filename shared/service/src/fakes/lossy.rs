@@ -162,11 +162,12 @@ impl<T: StateStore + ?Sized> StateStore for LostResponses<T> {
         record: &HistoryRecord,
         claim: &Claim,
         expected_version: u64,
+        release: Option<&LeaseRef>,
     ) -> Result<bool, PortError> {
         lossy!(
             self,
             "close",
-            self.inner.close(record, claim, expected_version)
+            self.inner.close(record, claim, expected_version, release)
         )
     }
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {

@@ -53,7 +53,17 @@ impl AlertRun {
                 self.budgets.push(format!("entry:{runbook}#{instance}"));
             }
         }
-        self.admit()
+        // Check before taking anything: the alarm's live state and configuration.
+        match (has_live_alarm(&self.input.alert), self.instance()) {
+            (true, Some(instance)) => {
+                self.state = State::Live;
+                self.emit_then(Step::LiveAlarm {
+                    name: self.input.alert.alarm_name.clone().unwrap_or_default(),
+                    instance,
+                })
+            }
+            _ => self.admit(),
+        }
     }
 
     /// Budgets, the role lease (held until the remediation can be resumed after a crash: the
@@ -72,9 +82,18 @@ impl AlertRun {
                 ttl_until: (self.now + window_ms) / 1000 + 86_400,
             })
             .collect();
-        let current = self.claim_ref();
-        let mut claim = current.clone();
+        let expected_version = self.claim_ref().version;
+        let mut claim = self.claim_ref().clone();
         claim.version += 1;
+        // The first phase's sent-at is saved in this same write (the mode is still read right
+        // before the send): a crash after it is resumed like one after a sent-at save.
+        if let Some(first) = Phase::plan(&entry, self.action == Action::Approve).first() {
+            claim.phase = Some(first.as_str().to_owned());
+            claim.command_id = None;
+            claim.phase_sent_at_ms = Some(self.now);
+            claim.state = ClaimState::Running;
+        }
+        self.pending_admission = Some(claim.clone());
         let admission = Admission {
             budgets,
             role: self.role.clone().unwrap_or_default(),
@@ -83,7 +102,7 @@ impl AlertRun {
             lease_until: self.now + self.hold_ms(&entry),
             fleet_max: self.settings.max_per_hour,
             now: self.now,
-            expected_version: current.version,
+            expected_version,
             claim,
         };
         self.state = State::Admitting;
@@ -95,9 +114,9 @@ impl AlertRun {
         let role = self.role.clone().unwrap_or_default();
         match a {
             Admitted::Yes { attempt } => {
-                let claim = self.claim_mut();
-                claim.version += 1;
+                let mut claim = self.pending_admission.take().unwrap_or_default();
                 claim.attempt = attempt;
+                self.claim = Some(claim);
                 self.admitted()
             }
             Admitted::BudgetExhausted(i) => self.budget_exhausted(i),
@@ -122,11 +141,13 @@ impl AlertRun {
     }
 
     pub(super) fn after_admit_check(&mut self, stored: Claim, e: PortError) -> Step {
-        let mine = self.claim_ref();
-        let ours = stored.version == mine.version + 1
-            && stored.owner == mine.owner
-            && stored.state == mine.state
-            && stored.attempt != 0;
+        let ours = self.pending_admission.take().is_some_and(|mine| {
+            stored.version == mine.version
+                && stored.owner == mine.owner
+                && stored.state == mine.state
+                && stored.phase_sent_at_ms == mine.phase_sent_at_ms
+                && stored.attempt != 0
+        });
         if ours {
             self.claim = Some(stored);
             self.admitted()
@@ -135,21 +156,13 @@ impl AlertRun {
         }
     }
 
-    /// Admitted: the lease is ours (given back if this delivery fails before anything is
-    /// sent); the alarm's live state and configuration are checked before acting.
+    /// Admitted (the live alarm was checked before): the lease is ours (given back if this
+    /// delivery fails before anything is sent), and the first phase starts.
     fn admitted(&mut self) -> Step {
         self.holds_lease = true;
         self.release_on_fail = true;
-        match (has_live_alarm(&self.input.alert), self.instance()) {
-            (true, Some(instance)) => {
-                self.state = State::Live;
-                self.emit_then(Step::LiveAlarm {
-                    name: self.input.alert.alarm_name.clone().unwrap_or_default(),
-                    instance,
-                })
-            }
-            _ => self.announce_start(),
-        }
+        self.sent_at_saved = self.claim_ref().phase_sent_at_ms.is_some();
+        self.announce_start()
     }
 
     /// A remediation resumed with a phase begun renews the lease it kept; it never takes a
@@ -296,6 +309,7 @@ impl AlertRun {
             // for the press is still to come.
             acting: self.action != Action::Approve,
             lapsed: self.lapsed.clone(),
+            sent_at_saved: std::mem::take(&mut self.sent_at_saved),
         };
         let claim = self.claim.take().unwrap_or_default();
         let mut run = Box::new(PhaseRun::new(spec, claim));

@@ -41,8 +41,22 @@ impl AlertRun {
     /// The final history record and the claim marked done, in one conditional write. Also
     /// ends a claim decided by an earlier delivery (a Skip or an expiry decided in the write
     /// that took the request, or a decision written before closes were one write).
-    pub(super) fn close(&mut self, f: Box<Finish>) -> Step {
+    pub(super) fn close(&mut self, mut f: Box<Finish>) -> Step {
         let now = self.now;
+        // A remediation holding its role lease leaves it in the same write.
+        let release = match (
+            &self.role,
+            f.kind.is_remediation() && f.holds_lease && self.holds_lease,
+        ) {
+            (Some(role), true) => {
+                f.holds_lease = false;
+                Some(LeaseRef {
+                    role: role.clone(),
+                    holder: claim_id(&self.identity()),
+                })
+            }
+            _ => None,
+        };
         let before = self.claim_ref().clone();
         let rec = history_record(
             self.stamp(),
@@ -71,6 +85,7 @@ impl AlertRun {
             record: Box::new(rec),
             claim,
             expected,
+            release,
         })
     }
 
@@ -155,6 +170,7 @@ impl AlertRun {
         if self.release_on_fail && self.holds_lease {
             self.release_lease();
             self.release_on_fail = false;
+            self.unsent_phase = true;
         }
         if self.claim.is_none() {
             return self.done(Outcome::Retry);

@@ -18,7 +18,7 @@ use crate::phase::{self, PhaseRun, PhaseSpec};
 use crate::ports::{
     Admission, Admitted, Announcement, AnnouncementKind, BudgetTake, Claim, ClaimAttempt,
     ClaimState, Decided, DecidedAnnounce, EpochMillis, GlobalMode, HistoryRecord, InstanceTags,
-    LiveAlarm, NeedsReview, PortError, SilenceRecord,
+    LeaseRef, LiveAlarm, NeedsReview, PortError, SilenceRecord,
 };
 use crate::record::{announcement_at, approver_of, fields_of, has_live_alarm, history_record};
 use crate::record::{HistoryFields, Stamp};
@@ -108,6 +108,8 @@ pub enum Step {
         record: Box<HistoryRecord>,
         claim: Box<Claim>,
         expected: u64,
+        /// Leave the role's lease in the same write (under the role's in-process lock).
+        release: Option<LeaseRef>,
     },
     OpenApproval {
         identity: String,
@@ -159,6 +161,12 @@ struct Finish {
     ending: Ending,
     holds_lease: bool,
     kind: FinishKind,
+}
+
+impl FinishKind {
+    fn is_remediation(&self) -> bool {
+        matches!(self, Self::Remediation)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -296,6 +304,12 @@ pub struct AlertRun {
     /// Set when a resumed remediation's role lease had lapsed ([`AlertRun::after_renew`]): the
     /// reason no further phase is sent.
     lapsed: Option<String>,
+    /// The claim the admission in flight writes (the caller's copy until it is answered).
+    pending_admission: Option<Claim>,
+    /// A failure came before this run sent anything (its lease was given back).
+    unsent_phase: bool,
+    /// The admission saved the first phase's sent-at: nothing can have been sent for it yet.
+    sent_at_saved: bool,
     phases: Vec<Phase>,
     next_phase: usize,
     close_approval: bool,
@@ -333,6 +347,9 @@ impl AlertRun {
             holds_lease: false,
             release_on_fail: false,
             lapsed: None,
+            pending_admission: None,
+            unsent_phase: false,
+            sent_at_saved: false,
             phases: Vec::new(),
             next_phase: 0,
             close_approval: false,
@@ -487,13 +504,14 @@ impl AlertRun {
                     .as_ref()
                     .and_then(|i| live_alarm_stop(&name, i, live.as_ref()))
                 {
+                    // Checked before the admission: nothing was taken, nothing to give back.
                     Some((outcome, why)) => self.finish(Finish {
                         outcome,
                         ending: Ending::because(why),
-                        holds_lease: true,
+                        holds_lease: false,
                         kind: FinishKind::Remediation,
                     }),
-                    None => self.announce_start(),
+                    None => self.admit(),
                 }
             }
             // ---- the phases
@@ -602,6 +620,13 @@ impl AlertRun {
                 if c.owner == self.owner && c.state != ClaimState::Done =>
             {
                 let expected = c.version;
+                if self.unsent_phase && c.command_id.is_none() && c.phases_done.is_empty() {
+                    // Admitted but failed before anything was sent: the next delivery starts
+                    // afresh (guards, admission) instead of resuming a phase never sent.
+                    c.phase = None;
+                    c.phase_sent_at_ms = None;
+                    c.state = ClaimState::Claimed;
+                }
                 c.owner_until_ms = now;
                 c.version += 1;
                 self.state = State::GiveUpUpdated;

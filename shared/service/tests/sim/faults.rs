@@ -578,10 +578,14 @@ impl StateStore for SimStore {
         record: &HistoryRecord,
         claim: &Claim,
         expected_version: u64,
+        release: Option<&LeaseRef>,
     ) -> Result<bool, PortError> {
         self.g
             .call("ddb.close", async {
-                let r = self.inner.close(record, claim, expected_version).await;
+                let r = self
+                    .inner
+                    .close(record, claim, expected_version, release)
+                    .await;
                 self.g.fx.note(|| {
                     format!(
                         "{}   claim {} v{expected_version}->v{} {:?} closed with HISTORY {} = {} ({}): {r:?}",

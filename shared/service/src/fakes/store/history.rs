@@ -46,12 +46,13 @@ pub(super) async fn put_history(
 }
 
 /// The final record and the done claim together (as one DynamoDB transaction): both or
-/// neither, conditional on the claim's version.
+/// neither, conditional on the claim's version; the lease left in the same step.
 pub(super) async fn close(
     store: &FakeStore,
     record: &HistoryRecord,
     claim: &Claim,
     expected_version: u64,
+    release: Option<&LeaseRef>,
 ) -> Result<bool, PortError> {
     store.check()?;
     check_item(record, &format!("hist#{}", record.day), &record.sort)?;
@@ -61,6 +62,11 @@ pub(super) async fn close(
         Some(c) if c.version == expected_version => {
             claims.insert(claim.identity.clone(), claim.clone());
             lock(&store.history).push(record.clone());
+            if let Some(r) = release {
+                if let Some(holders) = lock(&store.leases).get_mut(&r.role) {
+                    holders.remove(&r.holder);
+                }
+            }
             Ok(true)
         }
         _ => Ok(false),

@@ -140,8 +140,9 @@ impl StateStore for FakeStore {
         record: &HistoryRecord,
         claim: &Claim,
         expected_version: u64,
+        release: Option<&LeaseRef>,
     ) -> Result<bool, PortError> {
-        history::close(self, record, claim, expected_version).await
+        history::close(self, record, claim, expected_version, release).await
     }
 
     async fn silences(&self) -> Result<Vec<SilenceRecord>, PortError> {
