@@ -99,6 +99,18 @@ pub fn serve_once(url: &str, queue: &str, env: &[(&str, String)]) -> String {
         }
     }
     let out = cmd.output().expect("selfheal serve runs");
+    // `DEBUG_SERVE_STDERR=FILE` appends every run's log (warnings name why a record went back
+    // to the queue) to FILE: the way to see why a storm test's record ended `retry`.
+    if let Ok(f) = std::env::var("DEBUG_SERVE_STDERR") {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(f)
+        {
+            let _ = file.write_all(&out.stderr);
+        }
+    }
     assert!(
         out.status.success(),
         "serve failed: {}",
