@@ -441,6 +441,9 @@ pub enum Admitted {
     /// The stored claim is not at `expected_version`. Also the answer to a retry of an
     /// admission whose first answer was lost: the caller reads the claim back to tell.
     ClaimChanged,
+    /// Other workers kept changing the limit items between this admission's read and its
+    /// write, try after try: nothing was written. A short capacity wait, not a failure.
+    Contended,
 }
 
 /// An alert whose attempt budget ran out: a human should look before it runs again

@@ -3,7 +3,8 @@
 //! `TransactWriteItems` writing every changed item under its version condition and the claim
 //! under its own. All or nothing: a refused admission writes nothing, and a race lost on a
 //! limit item (another worker wrote it between the read and the write) is read and decided
-//! again after a jittered pause, never returned to the queue.
+//! again after a jittered pause; a race lost on every try is a short capacity wait
+//! (`Admitted::Contended`), never a failure that waits out the queue's visibility timeout.
 //!
 //! [`StateStore::admit`]: selfheal_service::ports::StateStore::admit
 
@@ -109,7 +110,11 @@ impl DynamoStateStore {
                 Txn::Raced => {}
             }
         }
-        Err(race_lost("admission"))
+        // Lost the race every time: other workers are taking and leaving these items right
+        // now. A short capacity wait (SELFHEAL_CAPACITY_RETRY_SECONDS), not a failure that
+        // waits out the queue's visibility timeout.
+        tracing::info!(role = %a.role, "admission contended on every try; capacity wait");
+        Ok(Admitted::Contended)
     }
 
     /// Consistent reads of `keys` (pk, sk) in one `BatchGetItem` (again for any key DynamoDB

@@ -129,6 +129,9 @@ impl AlertRun {
                 self.settings.max_per_hour
             )),
             Admitted::ClaimChanged => self.check_admit(taken_over(&self.identity())),
+            Admitted::Contended => self.capacity_wait(format!(
+                "role {role}'s lease and the fleet's hourly starts were being changed by other workers throughout; trying again shortly"
+            )),
         }
     }
 
