@@ -46,7 +46,7 @@ impl Engine {
                     holder,
                     until,
                 } => {
-                    match store.renew_lease(&role, &holder, now, until).await {
+                    match self.renew(&role, &holder, until).await {
                         Ok(true) => {}
                         Ok(false) => {
                             tracing::warn!(%role, "the role lease had lapsed; it is not taken again while the remediation is in flight")
@@ -160,8 +160,6 @@ impl Engine {
         })
     }
 
-    /// The role lease, then a fleet slot, under the role's in-process lock so one batch's records
-    /// queue in memory instead of racing each other on the same DynamoDB items.
     /// The admission, under the role's in-process lock (workers of one process queue here
     /// instead of racing each other at the table).
     async fn admit(&self, admission: &Admission) -> Result<Admitted, PortError> {
@@ -190,7 +188,8 @@ impl Engine {
         }
     }
 
-    /// Renews the lease a resumed remediation kept, under the role's in-process lock.
+    /// Renews a lease the claim still holds (a resumed remediation's, or one extended while its
+    /// command runs), under the role's in-process lock.
     async fn renew(&self, role: &str, holder: &str, until: EpochMillis) -> Result<bool, PortError> {
         let lock = self.role_lock(role);
         let _guard = lock.lock().await;
