@@ -16,7 +16,7 @@ scripts, plus a storm of alerts for `selfheal serve` workers sharing one table.
       (1,000) over 200 instances of 4 roles (50 each, runbooks bench/runbooks/storm.json with
       max_concurrent 2), drained by STORM_WORKERS (4) concurrent `selfheal serve` processes (long
       poll; stopped with SIGINT once every alert's message is deleted) against one table, capacity
-      waits back after STORM_CAPACITY_RETRY_SECONDS (1, doubling to 8): calls per alert, ConditionalCheckFailed / TransactionCanceled answers,
+      waits in-process for up to STORM_CAPACITY_RETRY_SECONDS (60), then back to the queue for as long: calls per alert, ConditionalCheckFailed / TransactionCanceled answers,
       records returned to the queue, outcomes, wall time, and role cap violations computed from the
       history items (per role, the most remediations whose [first SendCommand, finished_at_ms]
       overlap, which must be ≤ max_concurrent).
@@ -28,7 +28,7 @@ three-phase benchmark runbook instead).
 
 Usage: python bench/calls.py --endpoint URL --selfheal BIN [--runs 3] [--out calls.json]
                              [--skip-storm] [--storm-alerts 1000]
-  env: STORM_ALERTS, STORM_WORKERS, STORM_CAPACITY_RETRY_SECONDS (default 1), STORM_TIMEOUT_S
+  env: STORM_ALERTS, STORM_WORKERS, STORM_CAPACITY_RETRY_SECONDS (default 60, the product's), STORM_TIMEOUT_S
 Prints a readable line per run on stderr and writes every figure as JSON to --out.
 """
 import argparse
@@ -326,6 +326,11 @@ def cap_check(items, sends, max_concurrent):
     return report, unmatched
 
 
+# The storm queue's visibility timeout and the workers' batch budget (the template: 1800 / 840).
+STORM_VISIBILITY_S = 300
+STORM_BUDGET_S = 240
+
+
 def storm(selfheal, py, n_alerts, workers, retry_s, timeout_s, tmp):
     per_role = 50
     moto, endpoint = start_moto(py)
@@ -336,14 +341,17 @@ def storm(selfheal, py, n_alerts, workers, retry_s, timeout_s, tmp):
         w = workload.World.__new__(workload.World)  # only its table/queue helpers, no standard instances
         w.endpoint, w.ddb, w.sqs = endpoint, workload.client("dynamodb", endpoint), workload.client("sqs", endpoint)
         table = w.new_table("storm")
-        url = w.sqs.create_queue(QueueName=f"storm-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+        url = w.sqs.create_queue(QueueName=f"storm-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": str(STORM_VISIBILITY_S)})["QueueUrl"]
         bodies = []
         for k in range(n_alerts):
             role, inst = instances[k % len(instances)]
             bodies.append(body(f"{role}:{STORM_ALERT}", inst))
         send(w.sqs, url, bodies)
         extra = {"SELFHEAL_CAPACITY_RETRY_SECONDS": str(retry_s), "SELFHEAL_MAX_RECEIVE_COUNT": "1000",
-                 "SELFHEAL_MAX_PER_HOUR": "100000", "RUST_LOG": "warn", "NO_COLOR": "1"}
+                 "SELFHEAL_MAX_PER_HOUR": "100000", "RUST_LOG": "warn", "NO_COLOR": "1",
+                 # A batch may take this long (records wait in-process for a place in their
+                 # role); the queue's visibility timeout is longer, as the template's is.
+                 "SELFHEAL_FUNCTION_BUDGET_SECONDS": str(STORM_BUDGET_S)}
         env = child_env(endpoint, table, STORM_RUNBOOK, tmp, extra)
         stats(endpoint, reset=True)
         lock = threading.Lock()
@@ -470,7 +478,7 @@ def main():
             result["mixed"] = mixed(world, a.endpoint, impls[:2], tmp)
         if not a.skip_storm:
             workers = int(os.environ.get("STORM_WORKERS", "4"))
-            retry_s = int(os.environ.get("STORM_CAPACITY_RETRY_SECONDS", "1"))
+            retry_s = int(os.environ.get("STORM_CAPACITY_RETRY_SECONDS", "60"))
             timeout_s = float(os.environ.get("STORM_TIMEOUT_S", "900"))
             log(f"==> (e) storm: {a.storm_alerts} alerts, 200 instances × 4 roles, {workers} serve workers")
             result["storm"] = storm(a.selfheal, a.python, a.storm_alerts, workers, retry_s, timeout_s, tmp)

@@ -61,12 +61,25 @@ impl Engine {
                     self.release(&role, &holder).await;
                     Fact::Ok
                 }
-                Step::LiveAlarm { name, instance } => {
+                Step::LiveAlarm {
+                    name,
+                    instance,
+                    fresh,
+                } => {
                     let pair = (name, instance);
-                    Fact::Live(match self.batch.alarms.get(&pair) {
+                    Fact::Live(match self.batch.alarms.get(&pair).filter(|_| !fresh) {
                         Some(live) => Ok(live.clone()),
                         None => self.ports.alarms.live_alarm(&pair.0, &pair.1).await,
                     })
+                }
+                Step::WaitForCapacity { role, wait } => {
+                    let local = self.role_local(&role);
+                    let freed = local.freed.notified();
+                    tokio::select! {
+                        () = freed => {}
+                        () = self.ports.clock.sleep(wait) => {}
+                    }
+                    Fact::Ok
                 }
                 Step::Phase(step) => match self.perform_phase(step).await {
                     Ok(f) => Fact::Phase(f),
@@ -160,11 +173,13 @@ impl Engine {
         })
     }
 
-    /// The admission, under the role's in-process lock (workers of one process queue here
-    /// instead of racing each other at the table).
+    /// The admission, under the process's admission lock and the role's in-process lock: the
+    /// records of one process queue here instead of racing each other at the table (every
+    /// admission writes the fleet item, whatever its role).
     async fn admit(&self, admission: &Admission) -> Result<Admitted, PortError> {
-        let lock = self.role_lock(&admission.role);
-        let _guard = lock.lock().await;
+        let _all = self.admissions.lock().await;
+        let local = self.role_local(&admission.role);
+        let _guard = local.lock.lock().await;
         self.ports.store.admit(admission).await
     }
 
@@ -180,9 +195,14 @@ impl Engine {
         let store = &self.ports.store;
         match release {
             Some(r) => {
-                let lock = self.role_lock(&r.role);
-                let _guard = lock.lock().await;
-                store.close(record, claim, expected, Some(&r)).await
+                let local = self.role_local(&r.role);
+                let closed = {
+                    let _guard = local.lock.lock().await;
+                    store.close(record, claim, expected, Some(&r)).await
+                };
+                // A record of this process waiting for a place in the role tries again now.
+                local.freed.notify_one();
+                closed
             }
             None => store.close(record, claim, expected, None).await,
         }
@@ -191,8 +211,8 @@ impl Engine {
     /// Renews a lease the claim still holds (a resumed remediation's, or one extended while its
     /// command runs), under the role's in-process lock.
     async fn renew(&self, role: &str, holder: &str, until: EpochMillis) -> Result<bool, PortError> {
-        let lock = self.role_lock(role);
-        let _guard = lock.lock().await;
+        let local = self.role_local(role);
+        let _guard = local.lock.lock().await;
         let now = self.ports.clock.now_ms();
         self.ports.store.renew_lease(role, holder, now, until).await
     }

@@ -99,9 +99,12 @@ pub struct Engine {
     pub(crate) runbooks: Arc<RunbookMap>,
     pub(crate) settings: Arc<EngineSettings>,
     pub(crate) metrics: Arc<dyn crate::metrics::MetricsSink>,
-    /// One lock per role, held while taking a role lease and a fleet slot, so the records of one
-    /// batch queue up in memory instead of racing each other on the same DynamoDB items.
-    role_locks: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Per role: a lock held while its lease item is written (admission, renewal, leaving), so
+    /// the records of one process queue up in memory instead of racing each other on the same
+    /// DynamoDB item, and the signal a record waiting for a place in the role wakes on.
+    role_locals: Arc<std::sync::Mutex<HashMap<String, Arc<RoleLocal>>>>,
+    /// Held for every admission of this process (each writes the one fleet item).
+    pub(crate) admissions: Arc<tokio::sync::Mutex<()>>,
     /// What the batch being handled read once for all its records (empty outside a batch).
     pub(crate) batch: Arc<crate::batch_reads::BatchReads>,
 }
@@ -113,7 +116,8 @@ impl Engine {
             runbooks,
             settings: Arc::new(settings),
             metrics: Arc::new(crate::metrics::NoMetrics),
-            role_locks: Arc::default(),
+            role_locals: Arc::default(),
+            admissions: Arc::default(),
             batch: Arc::default(),
         }
     }
@@ -149,13 +153,13 @@ impl Engine {
         }
     }
 
-    /// The in-process lock of `role`.
-    pub(crate) fn role_lock(&self, role: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .role_locks
+    /// The in-process lock and release signal of `role`.
+    pub(crate) fn role_local(&self, role: &str) -> Arc<RoleLocal> {
+        let mut locals = self
+            .role_locals
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(locks.entry(role.to_owned()).or_default())
+        Arc::clone(locals.entry(role.to_owned()).or_default())
     }
 
     /// Sends EMF metric lines to `sink` (the Lambda: stdout).
@@ -234,6 +238,15 @@ impl Engine {
         }
         results
     }
+}
+
+/// What the records of one process share about one role.
+#[derive(Default)]
+pub(crate) struct RoleLocal {
+    /// Held while the role's lease item is written.
+    pub(crate) lock: tokio::sync::Mutex<()>,
+    /// Signalled (one waiter) when a remediation of this process left the role's lease.
+    pub(crate) freed: tokio::sync::Notify,
 }
 
 /// A record, its place in the batch, and what it was read as.

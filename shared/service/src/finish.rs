@@ -61,10 +61,13 @@ impl Engine {
     /// Leaves the role's lease, under the role's in-process lock (so it never races an
     /// admission of this process on the lease item).
     pub(crate) async fn release(&self, role: &str, holder: &str) {
-        let lock = self.role_lock(role);
-        let _guard = lock.lock().await;
-        if let Err(e) = self.ports.store.release_lease(role, holder).await {
-            tracing::warn!(error = %e, "lease release failed; it expires on its own");
+        let local = self.role_local(role);
+        {
+            let _guard = local.lock.lock().await;
+            if let Err(e) = self.ports.store.release_lease(role, holder).await {
+                tracing::warn!(error = %e, "lease release failed; it expires on its own");
+            }
         }
+        local.freed.notify_one();
     }
 }

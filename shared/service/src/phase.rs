@@ -12,8 +12,9 @@
 //!    2 s): `off`/`dry-run` end it before anything is sent, and so does a deadline too close to
 //!    send and still save state;
 //! 4. SendCommand follows the mode read directly (never retried: this machine's step 2 is the
-//!    only retry), then the id is saved (with `acting_since_ms`, the first time a command of
-//!    the remediation itself is known to be sent);
+//!    only retry); its id is kept in the claim (with `acting_since_ms`, the first time a
+//!    command of the remediation itself is known to be sent) but not written on its own: the
+//!    next claim write carries it, and until then step 2 finds the command by its comment;
 //! 5. the invocation is polled with a doubling delay until it ends, or until the deadline leaves
 //!    only the margin to save state (`Running`: the next delivery resumes at step 1).
 
@@ -113,7 +114,6 @@ enum State {
     AwaitRecheck,
     AwaitSentAtSaved,
     AwaitSent,
-    AwaitIdSaved,
     AwaitPoll,
     AwaitSleep,
     Ended,
@@ -218,9 +218,7 @@ impl PhaseRun {
                 };
                 self.done(Some(Outcome::Unresolved), ending)
             }
-            (State::AwaitIdSaved, Fact::Saved) | (State::AwaitSleep, Fact::Slept) => {
-                self.poll_or_stop(now)
-            }
+            (State::AwaitSleep, Fact::Slept) => self.poll_or_stop(now),
             (State::AwaitPoll, Fact::Polled(Ok(inv)))
                 if inv.status == InvocationStatus::Running =>
             {
@@ -267,8 +265,7 @@ impl PhaseRun {
         }
         if self.claim.command_id.is_some() {
             // Sent before and its id saved: never send again, read it.
-            self.state = State::AwaitIdSaved;
-            return self.step(Fact::Saved, now);
+            return self.poll_or_stop(now);
         }
         match self.claim.phase_sent_at_ms {
             // A crash between SendCommand and saving its id (or a lost response): find the
@@ -317,9 +314,11 @@ impl PhaseRun {
         if self.spec.acting && self.claim.acting_since_ms.is_none() {
             self.claim.acting_since_ms = Some(self.claim.phase_sent_at_ms.unwrap_or(now));
         }
+        // Not saved here: the comment names the claim and the phase, so a crash or a failure
+        // before the next claim write finds the command again by it (step 2). The id reaches
+        // the store with the next write (the next phase's sent-at, a hand-back, the close).
         self.claim.command_id = Some(id);
-        self.state = State::AwaitIdSaved;
-        Step::SaveClaim
+        self.poll_or_stop(now)
     }
 
     fn poll_or_stop(&mut self, now: EpochMillis) -> Step {
@@ -413,7 +412,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_phase_saves_reads_the_mode_sends_saves_and_polls() {
+    fn a_fresh_phase_saves_reads_the_mode_sends_and_polls() {
         let mut run = PhaseRun::new(spec(Phase::Commands), claim());
         let steps = drive(
             &mut run,
@@ -421,7 +420,6 @@ mod tests {
                 Fact::Saved,
                 Fact::Mode(GlobalMode::Enforce),
                 Fact::Sent(Sent::CommandId("c1".into())),
-                Fact::Saved,
                 Fact::Polled(Ok(inv(InvocationStatus::Running, None))),
                 Fact::Slept,
                 Fact::Polled(Ok(inv(InvocationStatus::Success, Some(0)))),
@@ -434,10 +432,12 @@ mod tests {
             "the mode read right before sending"
         );
         assert!(matches!(steps[2], Step::Send(_)));
-        assert_eq!(steps[3], Step::SaveClaim, "the id saved right after");
-        assert!(matches!(steps[4], Step::Poll { .. }));
-        assert_eq!(steps[5], Step::Sleep(Duration::from_millis(250)));
-        assert!(matches!(steps[7], Step::Done { outcome: None, .. }));
+        // The id is not written on its own: the comment finds the command until the next
+        // claim write carries it.
+        assert!(matches!(steps[3], Step::Poll { .. }), "polled right after");
+        assert_eq!(steps[4], Step::Sleep(Duration::from_millis(250)));
+        assert!(matches!(steps[6], Step::Done { outcome: None, .. }));
+        assert_eq!(steps.iter().filter(|s| **s == Step::SaveClaim).count(), 1);
         let c = run.into_claim();
         assert_eq!(c.command_ids, vec!["c1".to_owned()]);
         assert_eq!(c.phases_done, vec!["commands".to_owned()]);
@@ -477,10 +477,10 @@ mod tests {
         c.phase_sent_at_ms = Some(T0 - 5_000);
         let mut run = PhaseRun::new(spec(Phase::Commands), c);
         run.step(Fact::Start, T0);
-        assert_eq!(
+        assert!(matches!(
             run.step(Fact::Found(Some("c1".into())), T0),
-            Step::SaveClaim
-        );
+            Step::Poll { ref command_id, .. } if command_id == "c1"
+        ));
         assert_eq!(run.claim().acting_since_ms, Some(T0 - 5_000));
         // Stopped by the kill switch before sending: nothing ran, nothing set.
         let mut run = PhaseRun::new(spec(Phase::Commands), claim());
@@ -527,10 +527,10 @@ mod tests {
             run.step(Fact::Start, T0),
             Step::FindByComment { .. }
         ));
-        assert_eq!(
+        assert!(matches!(
             run.step(Fact::Found(Some("c1".into())), T0),
-            Step::SaveClaim
-        );
+            Step::Poll { ref command_id, .. } if command_id == "c1"
+        ));
     }
 
     #[test]
@@ -565,10 +565,10 @@ mod tests {
         // Found by its comment: it was sent, so it is awaited like any other.
         let mut run = PhaseRun::new(lapsed(), c.clone());
         run.step(Fact::Start, T0);
-        assert_eq!(
+        assert!(matches!(
             run.step(Fact::Found(Some("c1".into())), T0),
-            Step::SaveClaim
-        );
+            Step::Poll { ref command_id, .. } if command_id == "c1"
+        ));
         // Its id saved before: read, never sent again.
         c.command_id = Some("c1".into());
         let mut run = PhaseRun::new(lapsed(), c);
@@ -641,7 +641,7 @@ mod tests {
             let next = run.step(Fact::Found(found.clone()), T0 + 1);
             match (found, mode) {
                 // Found: it was sent; it is awaited whatever the mode is now.
-                (Some(_), _) => assert_eq!(next, Step::SaveClaim),
+                (Some(_), _) => assert!(matches!(next, Step::Poll { .. }), "{next:?}"),
                 (None, mode) => {
                     assert_eq!(next, Step::ReadMode);
                     let after = run.step(Fact::Mode(mode), T0 + 2);
@@ -693,9 +693,9 @@ mod tests {
     }
 
     #[test]
-    fn the_deadline_hands_back_running_with_the_id_saved() {
+    fn the_deadline_hands_back_running_with_the_id_kept() {
         let mut s = spec(Phase::Commands);
-        s.deadline = T0 + 9_000; // sent at +2 s, inside the margin once the id is saved at +4 s
+        s.deadline = T0 + 7_500; // sent at +2 s, inside the margin when its answer comes at +3 s
         let mut run = PhaseRun::new(s, claim());
         let steps = drive(
             &mut run,
@@ -703,7 +703,6 @@ mod tests {
                 Fact::Saved,
                 Fact::Mode(GlobalMode::Enforce),
                 Fact::Sent(Sent::CommandId("c1".into())),
-                Fact::Saved,
             ],
         );
         assert!(matches!(
@@ -771,7 +770,6 @@ mod tests {
                 Fact::Saved,
                 Fact::Mode(GlobalMode::Enforce),
                 Fact::Sent(Sent::CommandId("c1".into())),
-                Fact::Saved,
                 Fact::Polled(Ok(inv(InvocationStatus::Unknown, Some(0)))),
             ],
         );

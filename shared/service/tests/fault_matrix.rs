@@ -409,7 +409,7 @@ async fn budget_exhausted_escalates_and_runs_nothing() {
 }
 
 #[tokio::test]
-async fn capacity_full_returns_the_message_and_loses_nothing() {
+async fn a_full_role_waits_in_the_batch_when_a_place_frees_in_time() {
     let w = world();
     for i in 0..3 {
         w.tags.set(&format!("i-0000000{i}"), "web");
@@ -419,15 +419,30 @@ async fn capacity_full_returns_the_message_and_loses_nothing() {
         running_polls: 5,
         ..CommandPlan::success()
     });
-    let batch: Vec<_> = (0..3)
-        .map(|i| {
-            rec(
-                &format!("m{i}"),
-                cw_body("web:slow", "ALARM", &format!("i-0000000{i}"), "t"),
-            )
-        })
-        .collect();
-    let out = e.process_batch(batch, DEADLINE).await;
+    let out = e.process_batch(web_batch(3), DEADLINE).await;
+    // The third waited in-process for a place (the first two freed theirs within the
+    // capacity retry time) instead of going back to the queue.
+    assert!(
+        out.iter().all(|r| r.outcome == Outcome::Healed && !r.retry),
+        "{out:?}"
+    );
+    assert!(w.executor.max_in_flight() <= 2);
+    assert_eq!(w.store.max_leases("web"), 2);
+}
+
+#[tokio::test]
+async fn capacity_full_for_longer_than_the_retry_returns_the_message_and_loses_nothing() {
+    let w = world();
+    for i in 0..3 {
+        w.tags.set(&format!("i-0000000{i}"), "web");
+    }
+    let e = engine(&w, standard_runbooks());
+    // Each command runs about 100 s, longer than the 60 s a record waits in-process.
+    w.executor.plan_with(|_| CommandPlan {
+        running_polls: 25,
+        ..CommandPlan::success()
+    });
+    let out = e.process_batch(web_batch(3), DEADLINE).await;
     let waits: Vec<_> = out
         .iter()
         .filter(|r| r.outcome == Outcome::CapacityWait)
@@ -450,6 +465,17 @@ async fn capacity_full_returns_the_message_and_loses_nothing() {
         )
         .await;
     assert_eq!(again[0].outcome, Outcome::Healed);
+}
+
+fn web_batch(n: usize) -> Vec<selfheal_service::InboundRecord> {
+    (0..n)
+        .map(|i| {
+            rec(
+                &format!("m{i}"),
+                cw_body("web:slow", "ALARM", &format!("i-0000000{i}"), "t"),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]

@@ -60,6 +60,7 @@ impl AlertRun {
                 self.emit_then(Step::LiveAlarm {
                     name: self.input.alert.alarm_name.clone().unwrap_or_default(),
                     instance,
+                    fresh: false,
                 })
             }
             _ => self.admit(),
@@ -120,7 +121,7 @@ impl AlertRun {
                 self.admitted()
             }
             Admitted::BudgetExhausted(i) => self.budget_exhausted(i),
-            Admitted::RoleFull => self.capacity_wait(format!(
+            Admitted::RoleFull => self.wait_for_capacity(format!(
                 "role {role} already runs {} remediation(s), its max_concurrent",
                 entry.max_concurrent
             )),
@@ -129,7 +130,7 @@ impl AlertRun {
                 self.settings.max_per_hour
             )),
             Admitted::ClaimChanged => self.check_admit(taken_over(&self.identity())),
-            Admitted::Contended => self.capacity_wait(format!(
+            Admitted::Contended => self.wait_for_capacity(format!(
                 "role {role}'s lease and the fleet's hourly starts were being changed by other workers throughout; trying again shortly"
             )),
         }
@@ -229,6 +230,55 @@ impl AlertRun {
         };
         self.state = State::ReviewMarked { why };
         self.emit_then(Step::MarkNeedsReview(review))
+    }
+
+    /// No place in the role (or every try lost the race): wait in this process and try again
+    /// ([`capacity_pause`] apart, or sooner when a remediation of this process leaves the
+    /// role), instead of going back to the queue. Gives up — a capacity wait through the
+    /// queue — after `capacity_retry` of waiting, or when the next wait would eat into the time
+    /// the remediation itself needs before the deadline.
+    pub(super) fn wait_for_capacity(&mut self, why: String) -> Step {
+        let entry = self.entry_or_empty();
+        let since = *self.waiting_since.get_or_insert(self.now);
+        let pause = capacity_pause(&self.identity(), self.capacity_waits);
+        let phases =
+            i64::try_from(Phase::plan(&entry, self.action == Action::Approve).len()).unwrap_or(3);
+        let room = (self.input.deadline - self.input.received_at).max(0);
+        let reserve = ms(self.settings.deadline_margin)
+            + (phases * i64::from(entry.timeout_seconds) * 1_000).min(room / 2);
+        // At most the time the queue would keep it away anyway (SELFHEAL_CAPACITY_RETRY_SECONDS),
+        // so a role held for long costs a read every few seconds for that long, not for the
+        // whole batch.
+        let too_long = self.now - since + ms(pause) > ms(self.settings.capacity_retry);
+        if too_long || self.now + ms(pause) + reserve >= self.input.deadline {
+            tracing::info!(role = ?self.role, waited_ms = self.now - since, waits = self.capacity_waits, "no place in the role within the batch's time; back to the queue");
+            return self.capacity_wait(why);
+        }
+        self.capacity_waits += 1;
+        self.state = State::CapacityWaiting;
+        self.emit_then(Step::WaitForCapacity {
+            role: self.role.clone().unwrap_or_default(),
+            wait: pause,
+        })
+    }
+
+    /// After an in-process wait: the live alarm is read again when its last answer is older
+    /// than [`LIVE_MAX_AGE_MS`], then the admission is tried again.
+    pub(super) fn after_capacity_wait(&mut self) -> Step {
+        let stale = self
+            .live_read_at
+            .is_some_and(|at| self.now - at > LIVE_MAX_AGE_MS);
+        match (stale && has_live_alarm(&self.input.alert), self.instance()) {
+            (true, Some(instance)) => {
+                self.state = State::Live;
+                self.emit_then(Step::LiveAlarm {
+                    name: self.input.alert.alarm_name.clone().unwrap_or_default(),
+                    instance,
+                    fresh: true,
+                })
+            }
+            _ => self.admit(),
+        }
     }
 
     pub(super) fn capacity_wait(&mut self, why: String) -> Step {
@@ -355,6 +405,7 @@ impl AlertRun {
                     self.emit_then(Step::LiveAlarm {
                         name: self.input.alert.alarm_name.clone().unwrap_or_default(),
                         instance,
+                        fresh: false,
                     })
                 }
                 None => {
@@ -448,4 +499,21 @@ impl AlertRun {
         self.outbox.push_back(Step::Announce(Box::new(a)));
         self.done(Outcome::AwaitingApproval)
     }
+}
+
+/// A live alarm answer older than this is read again before an admission tried after an
+/// in-process capacity wait.
+pub const LIVE_MAX_AGE_MS: EpochMillis = 10_000;
+
+/// The pause before in-process capacity try `waits + 1`: 250 ms doubling to 4 s, scaled into
+/// [50 %, 100 %) by a hash of the identity and the try, so the waiters of one role spread out
+/// (deterministic: the machine reads no randomness).
+pub fn capacity_pause(identity: &str, waits: u32) -> std::time::Duration {
+    let base: u64 = (250u64 << waits.min(4)).min(4_000);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in identity.bytes().chain(waits.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    std::time::Duration::from_millis(base / 2 + (h % (base / 2)))
 }

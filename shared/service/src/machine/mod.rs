@@ -98,6 +98,15 @@ pub enum Step {
     LiveAlarm {
         name: String,
         instance: InstanceId,
+        /// Read it now, not from what the batch read at its start (after a capacity wait).
+        fresh: bool,
+    },
+    /// No place in the role now: wait in this process until one of its remediations of the
+    /// role leaves the lease, or `wait`, whichever comes first (answered `Fact::Ok`); the
+    /// admission is then tried again. Costs no call while it waits.
+    WaitForCapacity {
+        role: String,
+        wait: std::time::Duration,
     },
     /// A step of the phase in flight (find by comment, read mode, send, poll, sleep).
     Phase(phase::Step),
@@ -255,6 +264,8 @@ enum State {
         why: String,
     },
     Live,
+    /// Waiting in-process for a place in the role (the record stays in the batch).
+    CapacityWaiting,
     InPhase(Box<PhaseRun>),
     PhaseRecheck(Box<PhaseRun>),
     PhaseSaved(Box<PhaseRun>),
@@ -310,6 +321,11 @@ pub struct AlertRun {
     unsent_phase: bool,
     /// The admission saved the first phase's sent-at: nothing can have been sent for it yet.
     sent_at_saved: bool,
+    /// In-process waits for a place in the role so far, and when the first began.
+    capacity_waits: u32,
+    waiting_since: Option<EpochMillis>,
+    /// When the live alarm was last read (its answer arrived) before the admission.
+    live_read_at: Option<EpochMillis>,
     phases: Vec<Phase>,
     next_phase: usize,
     close_approval: bool,
@@ -350,6 +366,9 @@ impl AlertRun {
             pending_admission: None,
             unsent_phase: false,
             sent_at_saved: false,
+            capacity_waits: 0,
+            waiting_since: None,
+            live_read_at: None,
             phases: Vec::new(),
             next_phase: 0,
             close_approval: false,
@@ -498,6 +517,7 @@ impl AlertRun {
                 kind: FinishKind::Remediation,
             }),
             (State::Live, Fact::Live(Ok(live))) => {
+                self.live_read_at = Some(now);
                 let name = self.input.alert.alarm_name.clone().unwrap_or_default();
                 let instance = self.instance();
                 match instance
@@ -514,6 +534,7 @@ impl AlertRun {
                     None => self.admit(),
                 }
             }
+            (State::CapacityWaiting, Fact::Ok) => self.after_capacity_wait(),
             // ---- the phases
             (State::InPhase(mut run), Fact::Phase(f)) => {
                 let s = run.step(f, now);

@@ -36,16 +36,17 @@ pub(super) async fn update_claim(
 ) -> Result<bool, PortError> {
     store.check()?;
     check_item(claim, &claim_key(&claim.identity), "claim")?;
-    if claim.command_id.is_some() && take_one(&store.fail_command_id_saves) {
-        let claims = lock(&store.claims);
-        if let Some(c) = claims.get(&claim.identity) {
-            if c.command_id.is_none() {
-                return Err(PortError::Transient(
-                    "crash before the command id was saved".into(),
-                ));
-            }
-        }
-        drop(claims);
+    // The first write that would carry a command id the stored claim does not know yet.
+    let new_id = lock(&store.claims).get(&claim.identity).is_some_and(|c| {
+        claim
+            .command_ids
+            .iter()
+            .any(|id| !c.command_ids.contains(id))
+    });
+    if new_id && take_one(&store.fail_command_id_saves) {
+        return Err(PortError::Transient(
+            "crash before the command id reached the store".into(),
+        ));
     }
     let mut claims = lock(&store.claims);
     match claims.get(&claim.identity) {

@@ -43,8 +43,9 @@ pub struct FakeStore {
     history: Mutex<Vec<HistoryRecord>>,
     /// When set, every call answers `Transient` (the store is unreachable).
     pub down: AtomicBool,
-    /// The next this-many `update_claim` calls that store a command id fail (a crash right after
-    /// SendCommand, before its id was saved).
+    /// The next this-many `update_claim` calls that would store a command id the stored claim
+    /// does not have fail (a crash after SendCommand, before any claim write carried its id:
+    /// the phase machine writes it with the next phase's sent-at, not on its own).
     pub fail_command_id_saves: AtomicU32,
     /// Leases held at once per role, at most ever.
     max_leases: Mutex<HashMap<String, usize>>,
