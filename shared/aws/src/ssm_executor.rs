@@ -11,9 +11,13 @@
 //! send is a transient error; the engine's claim and [`Executor::find_by_comment`] decide whether
 //! to send again. Every other SSM call keeps the client's standard retries (see `config.rs`).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_ssm::operation::get_command_invocation::GetCommandInvocationError;
 use aws_sdk_ssm::operation::send_command::SendCommandError;
+use aws_sdk_ssm::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_ssm::types::{CommandFilter, CommandFilterKey};
 use selfheal_core::InstanceId;
 use selfheal_service::ports::{
     CommandRequest, EpochMillis, Executor, Invocation, InvocationStatus, PortError, Sent,
@@ -31,6 +35,9 @@ pub const DELIVERY_TIMEOUT_SECONDS: i32 = 60;
 pub const OUTPUT_TAIL_BYTES: usize = 4096;
 /// Commands requested this long before `since` still count (clock skew between us and SSM).
 pub const FIND_SKEW_MS: EpochMillis = 5_000;
+/// A poll round's listing reads at most this many pages of 50 commands; a command it did not
+/// reach is polled on its own.
+pub const MAX_LISTING_PAGES: usize = 4;
 
 /// Runs commands through SSM RunCommand.
 #[derive(Debug, Clone)]
@@ -186,5 +193,54 @@ impl Executor for SsmExecutor {
             }
         }
         Ok(best.map(|(_, id)| id))
+    }
+
+    /// One `ListCommands` (`InvokedAfter` = `since` minus the skew, up to
+    /// [`MAX_LISTING_PAGES`] pages, stopping once every id is seen): the command status of each
+    /// of `ids` it lists. A command goes to one instance, so its status is its invocation's.
+    /// The filter is re-applied client-side (moto ignores `Filters`).
+    async fn statuses(
+        &self,
+        ids: &[String],
+        since: EpochMillis,
+    ) -> Result<HashMap<String, InvocationStatus>, PortError> {
+        let earliest = since.saturating_sub(FIND_SKEW_MS);
+        let after = DateTime::from_secs(earliest.div_euclid(1000))
+            .fmt(DateTimeFormat::DateTime)
+            .map_err(|e| PortError::Permanent(format!("ssm: InvokedAfter {earliest}: {e}")))?;
+        let filter = CommandFilter::builder()
+            .key(CommandFilterKey::InvokedAfter)
+            .value(after)
+            .build()
+            .map_err(|e| PortError::Permanent(format!("ssm: filter not buildable: {e}")))?;
+        let mut pages = self
+            .client
+            .list_commands()
+            .filters(filter)
+            .max_results(50)
+            .into_paginator()
+            .send();
+        let mut out = HashMap::new();
+        let mut read = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| port_error("ssm:ListCommands", &e))?;
+            read += 1;
+            for cmd in page.commands() {
+                let Some(id) = cmd.command_id().filter(|id| ids.iter().any(|w| w == id)) else {
+                    continue;
+                };
+                let requested = cmd.requested_date_time().and_then(|t| t.to_millis().ok());
+                if requested.is_some_and(|t| t < earliest) {
+                    continue;
+                }
+                if let Some(status) = cmd.status() {
+                    out.insert(id.to_owned(), InvocationStatus::parse(status.as_str()));
+                }
+            }
+            if out.len() == ids.len() || read >= MAX_LISTING_PAGES {
+                break;
+            }
+        }
+        Ok(out)
     }
 }

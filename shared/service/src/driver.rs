@@ -149,9 +149,10 @@ impl Engine {
             phase::Step::Poll {
                 command_id,
                 instance,
+                sent_at,
             } => {
                 crate::failpoints::failpoint("during-poll");
-                let polled = executor.poll(&command_id, &instance).await;
+                let polled = self.poll_command(&command_id, &instance, sent_at).await;
                 if polled.is_err() {
                     self.ssm_failed("GetCommandInvocation");
                 }

@@ -105,6 +105,8 @@ pub struct Engine {
     role_locals: Arc<std::sync::Mutex<HashMap<String, Arc<RoleLocal>>>>,
     /// Held for every admission of this process (each writes the one fleet item).
     pub(crate) admissions: Arc<tokio::sync::Mutex<()>>,
+    /// The commands of this process still running, polled in rounds.
+    pub(crate) polls: Arc<crate::poll_rounds::PollRounds>,
     /// What the batch being handled read once for all its records (empty outside a batch).
     pub(crate) batch: Arc<crate::batch_reads::BatchReads>,
 }
@@ -118,6 +120,7 @@ impl Engine {
             metrics: Arc::new(crate::metrics::NoMetrics),
             role_locals: Arc::default(),
             admissions: Arc::default(),
+            polls: Arc::default(),
             batch: Arc::default(),
         }
     }

@@ -15,6 +15,7 @@ mod flow;
 pub mod machine;
 pub mod outcome;
 pub mod phase;
+mod poll_rounds;
 pub mod ports;
 pub mod press;
 mod record;

@@ -95,6 +95,8 @@ pub enum Step {
     Poll {
         command_id: String,
         instance: InstanceId,
+        /// When the phase was sent (its saved sent-at): how far back a listing must look.
+        sent_at: EpochMillis,
     },
     Sleep(Duration),
     /// The phase ended: `outcome` `None` when it passed, `Running` at the deadline.
@@ -338,6 +340,7 @@ impl PhaseRun {
         Step::Poll {
             command_id,
             instance: self.spec.instance.clone(),
+            sent_at: self.claim.phase_sent_at_ms.unwrap_or(now),
         }
     }
 

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use selfheal_core::{AlarmState, InstanceId};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// An error from a port. `Transient` means "try the record again later" (throttling that outlived
@@ -196,6 +197,18 @@ pub struct Invocation {
     pub stderr: String,
 }
 
+impl Invocation {
+    /// Not over yet (nothing to read).
+    pub fn running() -> Self {
+        Self {
+            status: InvocationStatus::Running,
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+}
+
 /// SSM RunCommand.
 #[async_trait]
 pub trait Executor: Send + Sync {
@@ -208,6 +221,18 @@ pub trait Executor: Send + Sync {
         instance: &InstanceId,
         since: EpochMillis,
     ) -> Result<Option<String>, PortError>;
+    /// The status of each of `ids` (all sent at or after `since`) from one listing of commands
+    /// (`ListCommands`), for a poll round of many commands in flight. A command missing from
+    /// the answer is unknown, never finished; only `poll` decides a phase. The default lists
+    /// nothing (every command is then polled on its own).
+    async fn statuses(
+        &self,
+        ids: &[String],
+        since: EpochMillis,
+    ) -> Result<HashMap<String, InvocationStatus>, PortError> {
+        let _ = (ids, since);
+        Ok(HashMap::new())
+    }
 }
 
 /// Something people should read in chat.

@@ -232,6 +232,13 @@ impl Executor for FaultyExecutor {
             self.inner.find_by_comment(comment, instance, since).await
         )
     }
+    async fn statuses(
+        &self,
+        ids: &[String],
+        since: EpochMillis,
+    ) -> Result<std::collections::HashMap<String, InvocationStatus>, PortError> {
+        faulty!(self.faults, self.inner.statuses(ids, since).await)
+    }
 }
 
 fn instance(i: usize) -> String {

@@ -17,7 +17,7 @@ use super::claims::encode_claim;
 use super::limits::{
     budget_item, fleet_item, lease_item, number_list, number_map, FLEET_WINDOW_MS,
 };
-use super::transaction::{Transaction, TxnPut};
+use super::transaction::{MapJoin, Transaction, TxnPut};
 use super::{n, pause_before, race_lost, s, version_of, DynamoStateStore, Item, MAX_RACE_RETRIES};
 use crate::error::port_error;
 
@@ -62,10 +62,11 @@ impl DynamoStateStore {
                     item(pk).map_or(0, version_of),
                 ));
             }
-            let mut holders = item(&lease_pk)
+            let mut joins = Vec::new();
+            let stored_holders = item(&lease_pk)
                 .and_then(|it| it.get("holders"))
-                .map(number_map)
-                .unwrap_or_default();
+                .map(number_map);
+            let mut holders = stored_holders.clone().unwrap_or_default();
             holders.retain(|_, t| *t > a.now);
             if !holders.contains_key(&a.holder) && holders.len() >= a.max_concurrent as usize {
                 return Ok(Admitted::RoleFull);
@@ -73,32 +74,59 @@ impl DynamoStateStore {
             let until = holders
                 .get(&a.holder)
                 .map_or(a.lease_until, |u| (*u).max(a.lease_until));
-            holders.insert(a.holder.clone(), until);
-            writes.push((
-                lease_item(&lease_pk, &holders),
-                item(&lease_pk).map_or(0, version_of),
-            ));
-            let mut starts = item("fleet")
+            let lease = lease_item(&lease_pk, &holders_with(&holders, &a.holder, until));
+            match join_of(
+                item(&lease_pk),
+                stored_holders.as_ref(),
+                holders.len(),
+                &a.holder,
+            ) {
+                // Nothing to prune and not held yet: join without racing other joiners.
+                true => joins.push(MapJoin {
+                    pk: lease_pk.clone(),
+                    sk: "lease",
+                    map: "holders",
+                    key: a.holder.clone(),
+                    value: until,
+                    max: a.max_concurrent as usize,
+                    expires_at: raised_expiry(item(&lease_pk), &lease),
+                }),
+                false => writes.push((lease, item(&lease_pk).map_or(0, version_of))),
+            }
+            let stored_starts = item("fleet")
                 .and_then(|it| it.get("starts"))
-                .map(number_map)
-                .unwrap_or_default();
+                .map(number_map);
+            let mut starts = stored_starts.clone().unwrap_or_default();
             starts.retain(|_, t| *t >= a.now - FLEET_WINDOW_MS);
             if !starts.contains_key(&a.holder) {
                 if starts.len() >= a.fleet_max as usize {
                     return Ok(Admitted::FleetFull);
                 }
-                starts.insert(a.holder.clone(), a.now);
-                writes.push((
-                    fleet_item(&starts, a.now),
-                    item("fleet").map_or(0, version_of),
-                ));
+                let fleet = fleet_item(&holders_with(&starts, &a.holder, a.now), a.now);
+                match join_of(
+                    item("fleet"),
+                    stored_starts.as_ref(),
+                    starts.len(),
+                    &a.holder,
+                ) {
+                    true => joins.push(MapJoin {
+                        pk: "fleet".to_owned(),
+                        sk: "starts",
+                        map: "starts",
+                        key: a.holder.clone(),
+                        value: a.now,
+                        max: a.fleet_max as usize,
+                        expires_at: raised_expiry(item("fleet"), &fleet),
+                    }),
+                    false => writes.push((fleet, item("fleet").map_or(0, version_of))),
+                }
             }
             let mut claim = a.claim.clone();
             if let Some(count) = first_count {
                 claim.attempt = u32::try_from(count).unwrap_or(u32::MAX);
             }
             match self
-                .write_admission(encode_claim(&claim)?, a.expected_version, writes)
+                .write_admission(encode_claim(&claim)?, a.expected_version, writes, joins)
                 .await?
             {
                 Txn::Done => {
@@ -166,6 +194,7 @@ impl DynamoStateStore {
         claim: Item,
         expected_version: u64,
         writes: Vec<(Item, u64)>,
+        joins: Vec<MapJoin>,
     ) -> Result<Txn, PortError> {
         let mut puts = vec![TxnPut {
             item: claim,
@@ -178,7 +207,7 @@ impl DynamoStateStore {
                 condition: Some(("attribute_not_exists(#pk) OR #version = :v", read_version)),
             });
         }
-        Ok(match self.transact(puts).await? {
+        Ok(match self.transact_all(puts, joins, None).await? {
             Transaction::Committed => Txn::Done,
             t if t.condition_failed_at(CLAIM_AT) => Txn::ClaimChanged,
             // A limit item changed since it was read, or a conflicting transaction: read and
@@ -186,6 +215,36 @@ impl DynamoStateStore {
             Transaction::Cancelled(_) => Txn::Raced,
         })
     }
+}
+
+/// `map` with `key` set to `value`.
+fn holders_with(map: &HashMap<String, i64>, key: &str, value: i64) -> HashMap<String, i64> {
+    let mut m = map.clone();
+    m.insert(key.to_owned(), value);
+    m
+}
+
+/// A place can be joined by a [`MapJoin`] (no version race with other joiners) when the item
+/// and its map exist, every stored entry is live (nothing to prune: the map's size is the
+/// count the cap checks), and `key` is not in it yet (a renewal rewrites its entry).
+fn join_of(
+    stored: Option<&Item>,
+    stored_map: Option<&HashMap<String, i64>>,
+    live: usize,
+    key: &str,
+) -> bool {
+    let versioned = stored.is_some_and(|it| it.contains_key("version"));
+    versioned && stored_map.is_some_and(|m| m.len() == live && !m.contains_key(key))
+}
+
+/// The expiry a join writes: the one the full item would carry, or the stored one if later
+/// (a join never lowers it; one raised since the read cancels the join, which is read again).
+fn raised_expiry(stored: Option<&Item>, full: &Item) -> i64 {
+    let of = |it: &Item| match it.get("expires_at") {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+        _ => None,
+    };
+    of(full).unwrap_or(0).max(stored.and_then(of).unwrap_or(0))
 }
 
 enum Txn {

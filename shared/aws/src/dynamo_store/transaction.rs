@@ -25,6 +25,22 @@ pub(super) struct LeaseLeave {
     pub holder: String,
 }
 
+/// Joining a map of places inside a transaction without reading it back at its version:
+/// `map.key = value` and the version bumped, only if `key` is not in the map yet and the map
+/// (every entry, live or not) has fewer than `max` entries — so concurrent joins of other
+/// workers do not cancel each other (a version condition would), and the count it checks is
+/// never below the live count (safe). Used only when the read found no expired entry to prune.
+/// `expires_at` is raised to `expires_at` (never lowered: a stored later one cancels it).
+pub(super) struct MapJoin {
+    pub pk: String,
+    pub sk: &'static str,
+    pub map: &'static str,
+    pub key: String,
+    pub value: i64,
+    pub max: usize,
+    pub expires_at: i64,
+}
+
 /// How one transaction ended.
 pub(super) enum Transaction {
     Committed,
@@ -51,7 +67,18 @@ impl DynamoStateStore {
         puts: Vec<TxnPut>,
         leave: Option<&LeaseLeave>,
     ) -> Result<Transaction, PortError> {
-        let mut items = Vec::with_capacity(puts.len() + 1);
+        self.transact_all(puts, Vec::new(), leave).await
+    }
+
+    /// Writes `puts`, then `joins`, then `leave` all or nothing (a cancellation's indexes
+    /// count in that order).
+    pub(super) async fn transact_all(
+        &self,
+        puts: Vec<TxnPut>,
+        joins: Vec<MapJoin>,
+        leave: Option<&LeaseLeave>,
+    ) -> Result<Transaction, PortError> {
+        let mut items = Vec::with_capacity(puts.len() + joins.len() + 1);
         for p in puts {
             let mut b = Put::builder()
                 .table_name(&self.table)
@@ -70,6 +97,30 @@ impl DynamoStateStore {
                 PortError::Permanent(format!("dynamodb: transaction not buildable: {e}"))
             })?;
             items.push(TransactWriteItem::builder().put(put).build());
+        }
+        for j in joins {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&j.pk))
+                .key("sk", s(j.sk))
+                .update_expression("SET #m.#k = :value, #version = #version + :one, #exp = :exp")
+                .condition_expression(
+                    "attribute_exists(#m) AND size(#m) < :max AND attribute_not_exists(#m.#k) \
+                     AND (attribute_not_exists(#exp) OR #exp <= :exp)",
+                )
+                .expression_attribute_names("#m", j.map)
+                .expression_attribute_names("#k", &j.key)
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_names("#exp", "expires_at")
+                .expression_attribute_values(":value", n(j.value))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":exp", n(j.expires_at))
+                .expression_attribute_values(":max", n(i64::try_from(j.max).unwrap_or(i64::MAX)))
+                .build()
+                .map_err(|e| {
+                    PortError::Permanent(format!("dynamodb: transaction not buildable: {e}"))
+                })?;
+            items.push(TransactWriteItem::builder().update(update).build());
         }
         if let Some(l) = leave {
             let update = Update::builder()

@@ -34,8 +34,37 @@ pub fn cases() -> Vec<Case<Kit>> {
         the_newest_command_with_a_comment_is_found,
         a_long_comment_is_found_by_what_ssm_keeps,
         a_sent_command_is_polled_to_its_end,
+        a_listing_shows_what_a_poll_shows,
         an_unmanaged_instance_is_invalid_instance_and_nothing_is_sent,
     ]
+}
+
+/// `statuses(ids, since)` (a poll round's listing) shows a command sent since then with the
+/// status its own poll ends with; a command sent before `since` (minus the skew) or an id
+/// never sent is not listed.
+async fn a_listing_shows_what_a_poll_shows(kit: Kit) {
+    let a = kit.managed_instance().await;
+    let before = kit.now_ms();
+    let comment = format!("selfheal {} commands", &harness::unique("l")[2..]);
+    let id = send(&kit, &request(&a, &comment)).await;
+    let ended = poll_to_end(&kit, &id, &a).await;
+    let e = kit.executor();
+    let ids = vec![
+        id.clone(),
+        "00000000-0000-0000-0000-000000000000".to_owned(),
+    ];
+    let listed = e.statuses(&ids, before).await.expect("listed");
+    assert_eq!(listed.get(&id), Some(&ended.status), "{listed:?}");
+    assert_eq!(
+        listed.len(),
+        1,
+        "an id never sent is not listed: {listed:?}"
+    );
+    let later = e
+        .statuses(&ids, kit.now_ms() + 3_600_000)
+        .await
+        .expect("listed");
+    assert!(later.is_empty(), "sent before `since`: {later:?}");
 }
 
 fn request(instance: &InstanceId, comment: &str) -> CommandRequest {

@@ -81,6 +81,9 @@ pub struct FakeExecutor {
     pub unmanaged: Mutex<Vec<String>>,
     in_flight: AtomicI64,
     max_in_flight: AtomicI64,
+    /// Calls answered so far: GetCommandInvocation, and ListCommands for a poll round.
+    pub poll_calls: AtomicU32,
+    pub list_calls: AtomicU32,
 }
 
 impl FakeExecutor {
@@ -96,6 +99,8 @@ impl FakeExecutor {
             unmanaged: Mutex::new(Vec::new()),
             in_flight: AtomicI64::new(0),
             max_in_flight: AtomicI64::new(0),
+            poll_calls: AtomicU32::new(0),
+            list_calls: AtomicU32::new(0),
         })
     }
 
@@ -171,6 +176,7 @@ impl Executor for FakeExecutor {
     }
 
     async fn poll(&self, command_id: &str, instance: &InstanceId) -> Result<Invocation, PortError> {
+        self.poll_calls.fetch_add(1, Ordering::SeqCst);
         if take_one(&self.fail_polls) {
             return Err(PortError::Transient("InternalServerError".into()));
         }
@@ -233,5 +239,38 @@ impl Executor for FakeExecutor {
             })
             .max_by_key(|s| s.at_ms)
             .map(|s| s.command_id.clone()))
+    }
+
+    /// As ListCommands with `InvokedAfter`: every command sent since then (minus the skew) is
+    /// listed with its status; listing one still running counts as one of its `running_polls`
+    /// (a look at it, as a GetCommandInvocation is), and a finished one ends only when polled.
+    async fn statuses(
+        &self,
+        ids: &[String],
+        since: EpochMillis,
+    ) -> Result<HashMap<String, InvocationStatus>, PortError> {
+        self.list_calls.fetch_add(1, Ordering::SeqCst);
+        let sent_at: HashMap<String, EpochMillis> = lock(&self.sent)
+            .iter()
+            .map(|s| (s.command_id.clone(), s.at_ms))
+            .collect();
+        let mut running = lock(&self.running);
+        let mut out = HashMap::new();
+        for id in ids {
+            let listed = sent_at
+                .get(id)
+                .is_some_and(|at| *at >= since.saturating_sub(FIND_SKEW_MS));
+            let Some(r) = running.get_mut(id).filter(|_| listed) else {
+                continue;
+            };
+            let status = if r.polls < r.plan.running_polls {
+                r.polls += 1;
+                InvocationStatus::Running
+            } else {
+                r.plan.status
+            };
+            out.insert(id.clone(), status);
+        }
+        Ok(out)
     }
 }

@@ -237,4 +237,11 @@ impl<T: Executor + ?Sized> Executor for LostResponses<T> {
             self.inner.find_by_comment(comment, instance, since)
         )
     }
+    async fn statuses(
+        &self,
+        ids: &[String],
+        since: EpochMillis,
+    ) -> Result<std::collections::HashMap<String, InvocationStatus>, PortError> {
+        lossy!(self, "statuses", self.inner.statuses(ids, since))
+    }
 }

@@ -380,6 +380,26 @@ impl Executor for SimExecutor {
             )
             .await
     }
+
+    async fn statuses(
+        &self,
+        ids: &[String],
+        since: EpochMillis,
+    ) -> Result<std::collections::HashMap<String, InvocationStatus>, PortError> {
+        self.g
+            .call("ssm.ListCommands", async {
+                let mut out = self.inner.statuses(ids, since).await?;
+                let now = self.g.fx.core.now();
+                let log = lock(&self.g.fx.log);
+                for (id, status) in &mut out {
+                    if log.done_at.get(id).is_some_and(|d| now < *d) {
+                        *status = InvocationStatus::Running;
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
 }
 
 pub struct SimStore {
