@@ -59,7 +59,7 @@ pub const SETTINGS: &[Setting] = &[
     s("SELFHEAL_SSM_SEND_TIMEOUT_MS", &[E], "15000", "SendCommand's single attempt"),
     s("SELFHEAL_FUNCTION_BUDGET_SECONDS", &[E, C], "840", "time one invocation may spend"),
     s("SELFHEAL_HISTORY_TTL_DAYS", &[E], "90", "history items expire after this"),
-    s("SELFHEAL_CAPACITY_RETRY_SECONDS", &[E], "60", "a capacity wait comes back after this long"),
+    s("SELFHEAL_CAPACITY_RETRY_SECONDS", &[E], "60", "a full role is waited out in the batch for at most this long, then a capacity wait comes back after this long"),
     s("SELFHEAL_QUEUE_URL", &[E, A], "–", "the alert queue"),
     s("SELFHEAL_MAX_RECEIVE_COUNT", &[E], "5", "the queue's redrive limit"),
     s("SELFHEAL_APPROVAL_TTL_MINUTES", &[E, A], "30", "Run/Skip requests expire this long after they are posted"),
