@@ -32,7 +32,10 @@ impl Engine {
                 }),
                 Step::NoteOnce { id, until } => Fact::Noted(store.note_once(&id, until).await),
                 Step::ReadMode => Fact::Mode(self.ports.mode.mode().await),
-                Step::Admit(admission) => Fact::Admitted(self.admit(&admission).await),
+                Step::Admit {
+                    admission,
+                    after_wait,
+                } => Fact::Admitted(self.admit(&admission, after_wait).await),
                 Step::MarkNeedsReview(review) => {
                     Fact::Written(store.mark_needs_review(&review).await)
                 }
@@ -174,11 +177,14 @@ impl Engine {
         })
     }
 
-    /// The admission, under the process's admission lock and the role's in-process lock: the
-    /// records of one process queue here instead of racing each other at the table (every
-    /// admission writes the fleet item, whatever its role).
-    async fn admit(&self, admission: &Admission) -> Result<Admitted, PortError> {
-        let _all = self.admissions.lock().await;
+    /// The admission. A first try goes straight to the store (places are joined without a
+    /// version race, so the records of a batch do not cancel each other); a try after an
+    /// in-process capacity wait queues on the role's in-process lock, so the waiters woken by
+    /// one freed place try one at a time instead of all cancelling each other at the table.
+    async fn admit(&self, admission: &Admission, after_wait: bool) -> Result<Admitted, PortError> {
+        if !after_wait {
+            return self.ports.store.admit(admission).await;
+        }
         let local = self.role_local(&admission.role);
         let _guard = local.lock.lock().await;
         self.ports.store.admit(admission).await

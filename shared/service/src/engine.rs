@@ -103,8 +103,6 @@ pub struct Engine {
     /// the records of one process queue up in memory instead of racing each other on the same
     /// DynamoDB item, and the signal a record waiting for a place in the role wakes on.
     role_locals: Arc<std::sync::Mutex<HashMap<String, Arc<RoleLocal>>>>,
-    /// Held for every admission of this process (each writes the one fleet item).
-    pub(crate) admissions: Arc<tokio::sync::Mutex<()>>,
     /// The commands of this process still running, polled in rounds.
     pub(crate) polls: Arc<crate::poll_rounds::PollRounds>,
     /// What the batch being handled read once for all its records (empty outside a batch).
@@ -119,7 +117,6 @@ impl Engine {
             settings: Arc::new(settings),
             metrics: Arc::new(crate::metrics::NoMetrics),
             role_locals: Arc::default(),
-            admissions: Arc::default(),
             polls: Arc::default(),
             batch: Arc::default(),
         }

@@ -107,7 +107,10 @@ impl AlertRun {
             claim,
         };
         self.state = State::Admitting;
-        self.emit_then(Step::Admit(Box::new(admission)))
+        self.emit_then(Step::Admit {
+            admission: Box::new(admission),
+            after_wait: self.capacity_waits > 0,
+        })
     }
 
     pub(super) fn after_admit(&mut self, a: Admitted) -> Step {

@@ -72,9 +72,13 @@ pub enum Step {
         until: EpochMillis,
     },
     ReadMode,
-    /// Budgets, role lease, fleet start and the claim, all or nothing, under the role's
-    /// in-process lock.
-    Admit(Box<Admission>),
+    /// Budgets, role lease, fleet start and the claim, all or nothing. A try after an
+    /// in-process capacity wait (`after_wait`) queues on the role's in-process lock, so the
+    /// waiters of one process woken by one freed place do not race each other for it.
+    Admit {
+        admission: Box<Admission>,
+        after_wait: bool,
+    },
     MarkNeedsReview(NeedsReview),
     /// A remediation resumed with a phase begun renews the lease it kept (never takes one
     /// again), under the role's in-process lock.
