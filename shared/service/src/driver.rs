@@ -177,17 +177,51 @@ impl Engine {
         })
     }
 
-    /// The admission. A first try goes straight to the store (places are joined without a
-    /// version race, so the records of a batch do not cancel each other); a try after an
-    /// in-process capacity wait queues on the role's in-process lock, so the waiters woken by
-    /// one freed place try one at a time instead of all cancelling each other at the table.
+    /// The admission. Once this process has seen the fleet item and the role's lease item
+    /// exist (an admission of it committed), a first try goes straight to the store: places
+    /// are joined without a version race, so the records of a batch do not cancel each other.
+    /// Before that (the items may have to be created, which concurrent tries would race for),
+    /// and for a try after an in-process capacity wait (the waiters woken by one freed place),
+    /// tries queue on the process's and the role's in-process locks and go one at a time —
+    /// until the first commits, when the queued first tries go on together.
     async fn admit(&self, admission: &Admission, after_wait: bool) -> Result<Admitted, PortError> {
-        if !after_wait {
-            return self.ports.store.admit(admission).await;
-        }
         let local = self.role_local(&admission.role);
-        let _guard = local.lock.lock().await;
-        self.ports.store.admit(admission).await
+        let settled = || {
+            self.fleet_known.load(std::sync::atomic::Ordering::Acquire)
+                && local.lease_known.load(std::sync::atomic::Ordering::Acquire)
+        };
+        if !after_wait && settled() {
+            return self.admit_noting(admission, &local).await;
+        }
+        let first = if self.fleet_known.load(std::sync::atomic::Ordering::Acquire) {
+            None
+        } else {
+            Some(self.first_admission.lock().await)
+        };
+        let role = local.lock.lock().await;
+        if !after_wait && settled() {
+            drop(role);
+            drop(first);
+            return self.admit_noting(admission, &local).await;
+        }
+        self.admit_noting(admission, &local).await
+    }
+
+    /// The admission; one that committed shows the fleet and lease items exist.
+    async fn admit_noting(
+        &self,
+        admission: &Admission,
+        local: &crate::engine::RoleLocal,
+    ) -> Result<Admitted, PortError> {
+        let answer = self.ports.store.admit(admission).await;
+        if let Ok(Admitted::Yes { .. }) = answer {
+            self.fleet_known
+                .store(true, std::sync::atomic::Ordering::Release);
+            local
+                .lease_known
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        answer
     }
 
     /// The close; one that leaves a lease holds the role's in-process lock, so it never races

@@ -103,6 +103,10 @@ pub struct Engine {
     /// the records of one process queue up in memory instead of racing each other on the same
     /// DynamoDB item, and the signal a record waiting for a place in the role wakes on.
     role_locals: Arc<std::sync::Mutex<HashMap<String, Arc<RoleLocal>>>>,
+    /// An admission of this process committed (the fleet item exists), and the lock the
+    /// first tries queue on until then (see `driver::admit`).
+    pub(crate) fleet_known: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) first_admission: Arc<tokio::sync::Mutex<()>>,
     /// The commands of this process still running, polled in rounds.
     pub(crate) polls: Arc<crate::poll_rounds::PollRounds>,
     /// What the batch being handled read once for all its records (empty outside a batch).
@@ -117,6 +121,8 @@ impl Engine {
             settings: Arc::new(settings),
             metrics: Arc::new(crate::metrics::NoMetrics),
             role_locals: Arc::default(),
+            fleet_known: Arc::default(),
+            first_admission: Arc::default(),
             polls: Arc::default(),
             batch: Arc::default(),
         }
@@ -247,6 +253,8 @@ pub(crate) struct RoleLocal {
     pub(crate) lock: tokio::sync::Mutex<()>,
     /// Signalled (one waiter) when a remediation of this process left the role's lease.
     pub(crate) freed: tokio::sync::Notify,
+    /// An admission of this role committed here: its lease item exists.
+    pub(crate) lease_known: std::sync::atomic::AtomicBool,
 }
 
 /// A record, its place in the batch, and what it was read as.

@@ -19,8 +19,9 @@ use crate::ports::{EpochMillis, Invocation, InvocationStatus, PortError};
 use selfheal_core::InstanceId;
 
 /// A command seen running is dropped from the rounds after this long without a poll (its
-/// record ended some other way: the deadline, a failure).
-const FORGET_AFTER_MS: EpochMillis = 3_600_000;
+/// record ended some other way: the deadline, a failure); one still awaited is polled at
+/// least every `poll_max` (5 s by default).
+const FORGET_AFTER_MS: EpochMillis = 60_000;
 
 /// The commands in flight of this process and the latest listing.
 #[derive(Default)]

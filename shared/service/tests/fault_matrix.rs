@@ -437,7 +437,8 @@ async fn capacity_full_for_longer_than_the_retry_returns_the_message_and_loses_n
         w.tags.set(&format!("i-0000000{i}"), "web");
     }
     let e = engine(&w, standard_runbooks());
-    // Each command runs about 100 s, longer than the 60 s a record waits in-process.
+    // Each command runs about 45 s, longer than a record waits in-process (30 s here: at most
+    // the capacity retry, 60 s, and half the claim lease, 60 s in these tests).
     w.executor.plan_with(|_| CommandPlan {
         running_polls: 25,
         ..CommandPlan::success()

@@ -252,7 +252,10 @@ impl AlertRun {
         // At most the time the queue would keep it away anyway (SELFHEAL_CAPACITY_RETRY_SECONDS),
         // so a role held for long costs a read every few seconds for that long, not for the
         // whole batch.
-        let too_long = self.now - since + ms(pause) > ms(self.settings.capacity_retry);
+        // And well inside the claim's ownership, so no redelivery takes the claim over
+        // while this delivery still waits with it.
+        let longest = ms(self.settings.capacity_retry).min(self.lease_ms() / 2);
+        let too_long = self.now - since + ms(pause) > longest;
         if too_long || self.now + ms(pause) + reserve >= self.input.deadline {
             tracing::info!(role = ?self.role, waited_ms = self.now - since, waits = self.capacity_waits, "no place in the role within the batch's time; back to the queue");
             return self.capacity_wait(why);
