@@ -1,6 +1,6 @@
 """Starts moto on 127.0.0.1:PORT for selfheal's end-to-end tests and demo.
 
-Two patches (DESIGN §7):
+Three patches (DESIGN §7):
 
 - moto records a SendCommand without `Targets` against every EC2 instance it knows. Real SSM sends
   it only to the `InstanceIds` given, so we make moto do the same; otherwise "exactly this
@@ -12,6 +12,13 @@ Two patches (DESIGN §7):
   We serialize moto's DynamoDB actions with one lock, so a snapshot can never span another
   request's write (DynamoDB's own serializable isolation of transactions, at moto's speed).
 
+- The same snapshot is also the cost of every transaction: a deepcopy of the whole table, so a
+  TransactWriteItems gets slower and the process larger as the table grows (a 1,000-alert storm
+  took moto to 19 GB and the kernel's OOM killer; a Lambda benchmark's warm invocations spent
+  3× the time of the same number of PutItems). We snapshot only the items the transaction names
+  and put exactly those back when it is cancelled (safe under the lock above: nothing else can
+  write in between), which is what DynamoDB's all-or-nothing means.
+
 moto runs in this process (werkzeug's threaded server over moto's own
 `DomainDispatcherApplication`, as `moto_server` and `ThreadedMotoServer` do) behind the
 fault-injecting layer of `faults.py`: with no rule set, moto's behaviour is unchanged; tests set
@@ -20,6 +27,7 @@ rules and read the calls seen through `/_selfheal/faults` and `/_selfheal/calls`
 
 Usage: python moto_launcher.py PORT   (prints "READY <port>" once it answers, runs until killed)
 """
+import copy
 import os
 import signal
 import sys
@@ -35,6 +43,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.dynamodb import models as dynamodb_models  # noqa: E402
 from moto.dynamodb import responses as dynamodb_responses  # noqa: E402
 from moto.ssm import models as ssm_models  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
@@ -62,6 +71,65 @@ def _serialized_call_action(self, *args, **kwargs):
 
 
 dynamodb_responses.DynamoHandler.call_action = _serialized_call_action
+
+
+class _NoTableCopy:
+    """`copy` for moto's DynamoDB models: a Table is not deep-copied (see the docstring)."""
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(x, memo=None):
+        if isinstance(x, dynamodb_models.Table):
+            return x
+        return copy.deepcopy(x, memo)
+
+
+def _touched_items(backend, transact_items):
+    """(table, key, attributes before or None) for each item the transaction names."""
+    saved = []
+    for entry in transact_items:
+        try:
+            op_type, op = next(iter(entry.items()))
+            table_name = op["TableName"]
+            table = backend.get_table(table_name)
+            if op_type == "Put":
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            current = backend.get_item(table_name, key)
+        except Exception:  # noqa: BLE001 - moto itself answers the malformed request
+            continue
+        before = copy.deepcopy(current.to_json()["Attributes"]) if current else None
+        saved.append((table_name, key, before))
+    return saved
+
+
+_transact_write_items = dynamodb_models.DynamoDBBackend.transact_write_items
+
+
+def _transact_touched_only(self, transact_items):
+    saved = _touched_items(self, transact_items)
+    try:
+        return _transact_write_items(self, transact_items)
+    except Exception:
+        for table_name, key, before in reversed(saved):
+            if before is None:
+                try:
+                    self.delete_item(table_name, key)
+                except Exception:  # noqa: BLE001 - it was never written
+                    pass
+            else:
+                self.put_item(table_name, before)
+        raise
+
+
+dynamodb_models.copy = _NoTableCopy()
+dynamodb_models.DynamoDBBackend.transact_write_items = _transact_touched_only
 
 
 def main() -> None:
