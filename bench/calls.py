@@ -457,6 +457,8 @@ def main():
     p.add_argument("--endpoint", required=True)
     p.add_argument("--selfheal", default=os.path.join(ROOT, "target", "release", "selfheal"))
     p.add_argument("--python", default=sys.executable)
+    p.add_argument("--selfheal-before", default=os.environ.get("BENCH_SELFHEAL_BEFORE"),
+                   help="an earlier selfheal build measured beside it in (a)–(c)")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--out", default=None)
     p.add_argument("--skip-storm", action="store_true")
@@ -468,6 +470,9 @@ def main():
     impls = [("selfheal", [a.selfheal, "serve"]),
              ("naive", [a.python, os.path.join(HERE, "python_naive.py")]),
              ("python", [a.python, os.path.join(HERE, "python_serve.py")])]
+    if a.selfheal_before:
+        # The same measurement of an earlier build, in the same run (issue 19's "before").
+        impls.append(("before", [a.selfheal_before, "serve"]))
     result = {"runbook": os.path.relpath(CALLS_RUNBOOK, ROOT), "storm_runbook": os.path.relpath(STORM_RUNBOOK, ROOT)}
     with tempfile.TemporaryDirectory() as tmp:
         if not a.only_storm:

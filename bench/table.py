@@ -73,6 +73,12 @@ def calls_rows(calls):
         rows.append(("serve --once 10 messages vs naive: start → exit (ms, median)", fmt(rw, " ms"), fmt(nw, " ms"),
                      ratio(rw, nw), "≤ 0.5× naive", verdict(ok)))
         rows.append(("  python_serve.py start → exit (ms, median)", "", fmt(pw, " ms"), ratio(rw, pw), "", ""))
+        bw, bc = med("before", "wall_ms"), med("before", "calls_per_alert")
+        if bw:
+            ok = rw / bw <= 0.5 if rw else None
+            rows.append(("serve --once 10 messages vs the earlier build (BENCH_SELFHEAL_BEFORE), same run",
+                         fmt(rw, " ms"), fmt(bw, " ms"), ratio(rw, bw), "≤ 0.5× before", verdict(ok)))
+            rows.append(("  AWS calls per healed alert, earlier build", fmt(rc, "", 1), fmt(bc, "", 1), ratio(rc, bc), "", ""))
         r50, r95, n50, n95 = med("selfheal", "p50_ms"), med("selfheal", "p95_ms"), med("naive", "p50_ms"), med("naive", "p95_ms")
         rows.append(("  ReceiveMessage → alert's first SendCommand p50 / p95 (ms)", f"{fmt(r50)} / {fmt(r95)}",
                      f"{fmt(n50)} / {fmt(n95)}", ratio(r50, n50), "", ""))
