@@ -468,6 +468,39 @@ async fn capacity_full_for_longer_than_the_retry_returns_the_message_and_loses_n
     assert_eq!(again[0].outcome, Outcome::Healed);
 }
 
+#[tokio::test]
+async fn an_alarm_that_recovers_while_a_record_waits_for_its_role_runs_nothing() {
+    use selfheal_service::ports::Clock;
+    let w = world();
+    for i in 0..3 {
+        w.tags.set(&format!("i-0000000{i}"), "web");
+    }
+    let e = engine(&w, standard_runbooks());
+    // The two admitted commands run about 15 s; the third record waits for a place.
+    w.executor.plan_with(|_| CommandPlan {
+        running_polls: 11,
+        ..CommandPlan::success()
+    });
+    let (alarms, clock) = (w.alarms.clone(), w.clock.clone());
+    let flip = tokio::spawn(async move {
+        while clock.now_ms() < T0 + 5_000 {
+            tokio::task::yield_now().await;
+        }
+        alarms.set("web:slow", Some(AlarmState::Ok));
+    });
+    let out = e.process_batch(web_batch(3), DEADLINE).await;
+    flip.await.expect("flipped");
+    let mut outcomes: Vec<_> = out.iter().map(|r| r.outcome).collect();
+    outcomes.sort_by_key(|o| o.as_str());
+    // Its live alarm answer was over 10 s old when a place freed: read again, OK → recovered.
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Healed, Outcome::Healed, Outcome::Recovered],
+        "{out:?}"
+    );
+    assert_eq!(w.executor.sent().len(), 2);
+}
+
 fn web_batch(n: usize) -> Vec<selfheal_service::InboundRecord> {
     (0..n)
         .map(|i| {

@@ -54,13 +54,19 @@ impl AlertRun {
             }
         }
         // Check before taking anything: the alarm's live state and configuration.
-        match (has_live_alarm(&self.input.alert), self.instance()) {
+        self.live_then_admit(true, false)
+    }
+
+    /// Reads the live alarm (when `read` and the alert has one on a single instance; `fresh`
+    /// bypasses what the batch read), then the admission; else the admission at once.
+    fn live_then_admit(&mut self, read: bool, fresh: bool) -> Step {
+        match (read && has_live_alarm(&self.input.alert), self.instance()) {
             (true, Some(instance)) => {
                 self.state = State::Live;
                 self.emit_then(Step::LiveAlarm {
                     name: self.input.alert.alarm_name.clone().unwrap_or_default(),
                     instance,
-                    fresh: false,
+                    fresh,
                 })
             }
             _ => self.admit(),
@@ -274,17 +280,7 @@ impl AlertRun {
         let stale = self
             .live_read_at
             .is_some_and(|at| self.now - at > LIVE_MAX_AGE_MS);
-        match (stale && has_live_alarm(&self.input.alert), self.instance()) {
-            (true, Some(instance)) => {
-                self.state = State::Live;
-                self.emit_then(Step::LiveAlarm {
-                    name: self.input.alert.alarm_name.clone().unwrap_or_default(),
-                    instance,
-                    fresh: true,
-                })
-            }
-            _ => self.admit(),
-        }
+        self.live_then_admit(stale, true)
     }
 
     pub(super) fn capacity_wait(&mut self, why: String) -> Step {
