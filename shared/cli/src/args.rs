@@ -47,6 +47,11 @@ pub struct ValidateArgs {
     /// A runbook file or a directory of them.
     #[arg(default_value = "runbooks/")]
     pub path: PathBuf,
+    /// `text`: problems as FILE:LINE:COL: message (errors on stdout, warnings on stderr);
+    /// `json`: one object on stdout, {"valid", "runbooks", "problems": [{"file", "line", "col",
+    /// "severity", "key", "message"}]}, warnings included. The exit code is the same.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }
 
 #[derive(clap::Args, Debug)]
@@ -54,7 +59,8 @@ pub struct PlanArgs {
     /// A runbook file or directory.
     #[arg(long)]
     pub runbooks: PathBuf,
-    /// An event file in any supported format (including a whole Lambda SQS event).
+    /// An event file in any supported format (including a whole Lambda SQS event); `-` reads
+    /// standard input.
     #[arg(long)]
     pub event: PathBuf,
     /// The role to assume when the alert does not name one (stands in for the instance tag).

@@ -17,7 +17,13 @@ pub fn run(args: &PlanArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let text = match std::fs::read(&args.event) {
+    let read = if args.event.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes)
+    } else {
+        std::fs::read(&args.event)
+    };
+    let text = match read {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) => {
             eprintln!(

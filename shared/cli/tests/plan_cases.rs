@@ -182,3 +182,35 @@ fn plan_text_format_and_exit_codes() {
         .expect("runs");
     assert_eq!(fmt.status.code(), Some(2));
 }
+
+#[test]
+fn an_event_on_standard_input_plans_like_the_same_file() {
+    use std::io::Write;
+    let from_file = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["plan", "--format", "json", "--runbooks"])
+        .arg(root().join("tests/fixtures/runbooks.json"))
+        .arg("--event")
+        .arg(root().join("tests/fixtures/sqs-batch.json"))
+        .output()
+        .expect("runs");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["plan", "--format", "json", "--runbooks"])
+        .arg(root().join("tests/fixtures/runbooks.json"))
+        .args(["--event", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let event = std::fs::read(root().join("tests/fixtures/sqs-batch.json")).expect("fixture");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&event)
+        .expect("written");
+    let from_stdin = child.wait_with_output().expect("ends");
+    assert_eq!(from_stdin.status.code(), Some(0));
+    assert_eq!(from_stdin.stdout, from_file.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&from_stdin.stdout).expect("json");
+    assert_eq!(v["alerts"].as_array().map(Vec::len), Some(4));
+}

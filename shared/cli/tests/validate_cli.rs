@@ -168,3 +168,53 @@ fn an_element_that_cannot_stand_alone_is_reported() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn json_format_lists_every_problem_with_its_key_and_keeps_the_exit_codes() {
+    let dir = std::env::temp_dir().join(format!("selfheal-validate-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("a.json"),
+        "{\n  \"web:x\": {\"commands\": [\"ok\"], \"retries\": 3},\n  \"bad key\": {\"commands\": [\"x\"]}\n}\n",
+    )
+    .expect("write");
+    let run = |path: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_selfheal"))
+            .args(["validate", "--format", "json"])
+            .arg(path)
+            .env_remove("SELFHEAL_FUNCTION_BUDGET_SECONDS")
+            .output()
+            .expect("selfheal runs")
+    };
+    let out = run(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["valid"], false);
+    let problems = v["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 2, "{v}");
+    let unknown = &problems[0];
+    assert_eq!(
+        unknown["file"].as_str().map(|f| f.ends_with("a.json")),
+        Some(true)
+    );
+    assert_eq!(unknown["line"], 2);
+    assert_eq!(unknown["severity"], "error");
+    assert_eq!(unknown["key"], "web:x");
+    assert!(
+        unknown["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("retries")),
+        "{unknown}"
+    );
+    assert!(unknown["col"].as_u64().is_some_and(|c| c > 1));
+    assert_eq!(problems[1]["key"], "bad key");
+    assert_eq!(problems[1]["line"], 3);
+    // Valid: exit 0, the count, no problems.
+    let ok = run(&root().join("runbooks"));
+    assert_eq!(ok.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("json");
+    assert_eq!(v["valid"], true);
+    assert!(v["runbooks"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(v["problems"], serde_json::json!([]));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -28,6 +28,7 @@ pub fn runbook_paths(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
             column: 1,
             severity: Severity::Error,
             message: "no runbook files (*.json, not *.schema.json) in this directory".into(),
+            key: None,
         });
     }
     Ok(files)
@@ -71,5 +72,6 @@ fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
         column: 1,
         severity: Severity::Error,
         message: format!("cannot read: {e}"),
+        key: None,
     }
 }

@@ -16,6 +16,8 @@ pub struct Diagnostic {
     pub column: usize,
     pub severity: Severity,
     pub message: String,
+    /// The runbook key (`ROLE:ALERT`) of the entry the problem is in, when it is in one.
+    pub key: Option<String>,
 }
 
 impl fmt::Display for Diagnostic {

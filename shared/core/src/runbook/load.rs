@@ -79,6 +79,8 @@ pub(super) struct FileCtx<'a> {
     name: &'a str,
     index: LineIndex<'a>,
     diags: &'a mut Vec<Diagnostic>,
+    /// The key of the entry being checked (its problems name it).
+    key: Option<String>,
 }
 
 impl FileCtx<'_> {
@@ -90,6 +92,7 @@ impl FileCtx<'_> {
             column,
             severity,
             message,
+            key: self.key.clone(),
         });
     }
     pub(super) fn error(&mut self, offset: usize, message: String) {
@@ -108,6 +111,7 @@ fn load_file(
         name: source.name,
         index: LineIndex::new(source.text),
         diags,
+        key: None,
     };
     let parse_options = ParseOptions {
         allow_comments: false,
@@ -151,6 +155,7 @@ fn load_file(
     for prop in &root.properties {
         let name = prop.name.as_str();
         let at = prop.range.start;
+        ctx.key = (name != "$schema").then(|| name.to_owned());
         if let Some(first) = in_file.insert(name, at) {
             let (l, c) = ctx.index.position(first);
             ctx.error(
