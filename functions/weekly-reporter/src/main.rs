@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use selfheal_aws::report::{
-    aws_sources, http_client, read_webhook_param, report_store, Secret, WebhookPoster,
+    aws_sources, http_client, read_webhook_param, report_store, BotPoster, Secret, WebhookPoster,
 };
 use selfheal_aws::AwsClients;
 use selfheal_service::report::{run_weekly, ReportPoster, RunInput, Targets};
@@ -55,9 +55,25 @@ async fn main() -> Result<(), Error> {
         (None, None) => None,
     };
     let http = http_client().map_err(Error::from)?;
+    // A webhook when there is one, else the bot token and channel the announcements use.
+    let slack: Option<Arc<dyn ReportPoster>> =
+        match (slack_webhook, &base.slack_token_param, &base.slack_channel) {
+            (Some(url), _, _) => Some(Arc::new(WebhookPoster::new(http, url))),
+            (None, Some(param), Some(channel)) => {
+                let token = selfheal_aws::slack::read_secure_param(&clients.ssm, param)
+                    .await
+                    .map_err(Error::from)?;
+                Some(Arc::new(BotPoster::new(
+                    http,
+                    &base.slack_api_url,
+                    token,
+                    channel,
+                )))
+            }
+            _ => None,
+        };
     let targets = Targets {
-        slack: slack_webhook
-            .map(|url| Arc::new(WebhookPoster::new(http, url)) as Arc<dyn ReportPoster>),
+        slack,
         store: report_store(&clients, &settings),
         chart: Some(png::chart_png),
         region: clients.region(),

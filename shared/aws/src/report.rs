@@ -4,6 +4,7 @@
 //! ([`WebhookPoster`]), and [`report_from_env`], the report `selfheal report` prints.
 
 mod alarm_history;
+mod bot;
 mod store;
 mod webhook;
 
@@ -20,6 +21,7 @@ use selfheal_service::report::{
 
 pub use crate::slack::Secret;
 pub use alarm_history::{new_state_of, CloudWatchAlarmHistory};
+pub use bot::BotPoster;
 pub use store::{S3ReportStore, PNG_URL_TTL};
 pub use webhook::{http_client, post_webhook, WebhookPoster, MAX_RETRY_AFTER, SLACK_ATTEMPTS};
 

@@ -164,3 +164,59 @@ async fn replies_are_posted_only_under_the_prefix() {
     let body: Value = serde_json::from_slice(&got[0].body).expect("json");
     assert_eq!(body, message);
 }
+
+#[tokio::test]
+async fn the_report_bot_poster_sends_the_message_to_its_channel_with_the_token() {
+    use selfheal_aws::report::BotPoster;
+    use selfheal_service::report::ReportPoster;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "ts": "1.2"})))
+        .mount(&server)
+        .await;
+    let poster = BotPoster::new(
+        http_client().expect("client"),
+        &format!("{}/api", server.uri()),
+        Secret::new(TOKEN.to_owned()),
+        "C0REPORTS",
+    );
+    poster
+        .post(&json!({"text": "weekly report", "blocks": []}))
+        .await
+        .expect("posted");
+    let got = requests(&server).await;
+    assert_eq!(got.len(), 1);
+    let body: Value = serde_json::from_slice(&got[0].body).expect("json");
+    assert_eq!(
+        body,
+        json!({"text": "weekly report", "blocks": [], "channel": "C0REPORTS"})
+    );
+}
+
+#[tokio::test]
+async fn the_report_bot_poster_fails_on_a_slack_error_without_the_token() {
+    use selfheal_aws::report::BotPoster;
+    use selfheal_service::report::ReportPoster;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "not_in_channel"})),
+        )
+        .mount(&server)
+        .await;
+    let poster = BotPoster::new(
+        http_client().expect("client"),
+        &server.uri(),
+        Secret::new(TOKEN.to_owned()),
+        "C0REPORTS",
+    );
+    let err = poster
+        .post(&json!({"text": "weekly report"}))
+        .await
+        .expect_err("a Slack error fails the run");
+    assert!(err.contains("not_in_channel"), "{err}");
+    assert!(!err.contains(TOKEN), "{err}");
+    assert_eq!(requests(&server).await.len(), 1, "not retried");
+}

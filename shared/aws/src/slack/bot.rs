@@ -217,7 +217,7 @@ impl SlackBotSink {
     }
 }
 
-fn judge_api(status: StatusCode, headers: &HeaderMap, body: &str) -> Verdict {
+pub(crate) fn judge_api(status: StatusCode, headers: &HeaderMap, body: &str) -> Verdict {
     let code = status.as_u16();
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Verdict::Retry {
