@@ -202,7 +202,8 @@ async fn the_report_bot_poster_fails_on_a_slack_error_without_the_token() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "not_in_channel"})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": false, "error": "not_in_channel"})),
         )
         .mount(&server)
         .await;

@@ -35,6 +35,8 @@ pub enum Command {
     Run(RunArgs),
     /// Mode, silences, leases held, what needs review and the last 10 outcomes.
     Status(StatusArgs),
+    /// The global mode (the kill switch): read it, or set it with a reason that is recorded.
+    Mode(ModeArgs),
     /// Run the whole pipeline locally against an emulator (moto) and a Slack stand-in.
     Demo,
     /// Print the JSON Schema of the runbook format.
@@ -220,6 +222,33 @@ pub struct RunArgs {
     /// Show what would run; run nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ModeArgs {
+    #[command(subcommand)]
+    pub action: ModeAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModeAction {
+    /// The mode the engine reads (`SELFHEAL_MODE_PARAM`), and the last recorded changes.
+    Get {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Sets the mode; who and why are recorded in the table and in the parameter's description.
+    Set {
+        /// `enforce`, `dry-run` (nothing runs, everything is announced) or `off` (kill switch).
+        #[arg(value_parser = ["enforce", "dry-run", "off"])]
+        mode: String,
+        /// Why (required; shown with the change).
+        #[arg(long)]
+        reason: String,
+        /// Who (default: $SELFHEAL_USER, $USER, $LOGNAME).
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]

@@ -5,6 +5,7 @@ mod args;
 mod context;
 mod demo;
 mod logging;
+mod mode_cmd;
 mod plan_cmd;
 mod report_cmd;
 mod review_cmd;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
             run_async(run_cmd::run(&a))
         }
         args::Command::Status(a) => run_async(status_cmd::run(&a)),
+        args::Command::Mode(a) => run_async(mode_cmd::run(&a)),
         args::Command::Schema => {
             print!("{}", selfheal_core::runbook::schema_json());
             ExitCode::SUCCESS

@@ -9,33 +9,13 @@ use selfheal_service::ports::StateStore;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
-async fn mode(settings: &selfheal_aws::Settings, clients: &selfheal_aws::AwsClients) -> Value {
-    let Some(name) = &settings.mode_param else {
-        return json!({"mode": null, "parameter": null, "note": "SELFHEAL_MODE_PARAM is not set (the Lambda then runs dry-run)"});
-    };
-    match clients.ssm.get_parameter().name(name).send().await {
-        Ok(out) => {
-            let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();
-            match selfheal_service::ports::GlobalMode::parse(value) {
-                Some(m) => json!({"mode": m.as_str(), "parameter": name}),
-                None => {
-                    json!({"mode": "dry-run", "parameter": name, "note": format!("unreadable value {value:?}: selfheal runs dry-run")})
-                }
-            }
-        }
-        Err(e) => {
-            json!({"mode": "dry-run", "parameter": name, "note": format!("cannot read the parameter ({}): selfheal runs dry-run", selfheal_aws::error::port_error("ssm:GetParameter", &e))})
-        }
-    }
-}
-
 pub async fn run(args: &StatusArgs) -> ExitCode {
     let (settings, clients, store) = match context::store("status").await {
         Ok(x) => x,
         Err(code) => return code,
     };
     let now = context::now_ms();
-    let mode = mode(&settings, &clients).await;
+    let mode = crate::mode_cmd::current(&settings, &clients).await;
     let silences = match store.silences().await {
         Ok(s) => s,
         Err(e) => return context::failed("status", "cannot read silences", &e),

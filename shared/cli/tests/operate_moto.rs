@@ -361,3 +361,65 @@ async fn run_by_hand_needs_review_and_status() {
     assert!(killed.stdout.contains("killed"), "{}", killed.stdout);
     assert_eq!(w.commands().await, 6);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mode_set_turns_the_kill_switch_and_records_who_and_why() {
+    let Some(w) = world("mode_set").await else {
+        return;
+    };
+    let got = w.selfheal(&["mode", "get", "--format", "json"]);
+    assert_eq!(got.code, 0, "{}", got.stderr);
+    assert_eq!(json(&got.stdout)["mode"], "enforce");
+    // Off, with a reason: the engine stops before sending anything.
+    let set = w.selfheal(&[
+        "mode",
+        "set",
+        "off",
+        "--reason",
+        "bad deploy, stop all remediation",
+    ]);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    assert!(set.stdout.contains("enforce → off"), "{}", set.stdout);
+    let stored =
+        w.c.ssm
+            .get_parameter()
+            .name("/selfheal/mode")
+            .send()
+            .await
+            .expect("parameter");
+    assert_eq!(stored.parameter().and_then(|p| p.value()), Some("off"));
+    let printed = w.alert(&w.api, "2026-12-03T01:00:00Z").await;
+    assert!(printed.contains("killed"), "{printed}");
+    assert_eq!(w.commands().await, 0, "nothing sent while off");
+    // The change and who made it are recorded; `get` lists them newest first.
+    let set = w.selfheal(&[
+        "mode",
+        "set",
+        "enforce",
+        "--reason",
+        "rolled back",
+        "--by",
+        "bob",
+    ]);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let got = json(&w.selfheal(&["mode", "get", "--format", "json"]).stdout);
+    assert_eq!(got["mode"], "enforce");
+    let changes = got["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 2, "{got}");
+    assert_eq!(changes[0]["by"], "bob");
+    assert_eq!(changes[0]["previous"], "off");
+    assert_eq!(changes[1]["by"], "alice");
+    assert_eq!(changes[1]["reason"], "bad deploy, stop all remediation");
+    // A mode outside the three, or no reason: usage errors, nothing written.
+    assert_eq!(
+        w.selfheal(&["mode", "set", "panic", "--reason", "x"]).code,
+        2
+    );
+    assert_eq!(w.selfheal(&["mode", "set", "off"]).code, 2);
+    assert_eq!(
+        w.selfheal(&["mode", "set", "off", "--reason", "  "]).code,
+        2
+    );
+    let got = json(&w.selfheal(&["mode", "get", "--format", "json"]).stdout);
+    assert_eq!(got["mode"], "enforce");
+}
