@@ -37,6 +37,10 @@ pub enum Command {
     Status(StatusArgs),
     /// The global mode (the kill switch): read it, or set it with a reason that is recorded.
     Mode(ModeArgs),
+    /// Final outcomes from the history table, newest first, filtered.
+    History(HistoryArgs),
+    /// Everything recorded about one remediation, by the claim id `history` prints.
+    Show(ShowArgs),
     /// Run the whole pipeline locally against an emulator (moto) and a Slack stand-in.
     Demo,
     /// Print the JSON Schema of the runbook format.
@@ -249,6 +253,35 @@ pub enum ModeAction {
         #[arg(long)]
         by: Option<String>,
     },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct HistoryArgs {
+    /// Only this `ROLE:ALERT`.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Only this instance.
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Only this outcome (`healed`, `failed`, `capacity-wait`, ...).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// How far back: `7d`, `2w` or a number of days (1–90).
+    #[arg(long, default_value = "7d")]
+    pub since: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// The claim id (`history` prints it; chat messages and the SSM command comments carry it).
+    pub claim_id: String,
+    /// How far back to look: `7d`, `2w` or a number of days (1–90).
+    #[arg(long, default_value = "30d")]
+    pub since: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(clap::Args, Debug)]

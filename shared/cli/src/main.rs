@@ -4,6 +4,7 @@
 mod args;
 mod context;
 mod demo;
+mod history_cmd;
 mod logging;
 mod mode_cmd;
 mod plan_cmd;
@@ -34,6 +35,8 @@ fn main() -> ExitCode {
         }
         args::Command::Status(a) => run_async(status_cmd::run(&a)),
         args::Command::Mode(a) => run_async(mode_cmd::run(&a)),
+        args::Command::History(a) => run_async(history_cmd::history(&a)),
+        args::Command::Show(a) => run_async(history_cmd::show(&a)),
         args::Command::Schema => {
             print!("{}", selfheal_core::runbook::schema_json());
             ExitCode::SUCCESS

@@ -423,3 +423,67 @@ async fn mode_set_turns_the_kill_switch_and_records_who_and_why() {
     let got = json(&w.selfheal(&["mode", "get", "--format", "json"]).stdout);
     assert_eq!(got["mode"], "enforce");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_lists_outcomes_and_show_tells_one_remediation() {
+    let Some(w) = world("history_show").await else {
+        return;
+    };
+    alarm(&w.c, "api:nginx_down", &w.api, "ALARM").await;
+    let printed = w.alert(&w.api, "2026-12-03T02:00:00Z").await;
+    assert!(printed.contains("healed"), "{printed}");
+    let out = w.selfheal(&["history", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let records = json(&out.stdout)["records"]
+        .as_array()
+        .cloned()
+        .expect("records");
+    assert_eq!(records.len(), 1, "{records:?}");
+    let rec = &records[0];
+    assert_eq!(rec["outcome"], "healed");
+    assert_eq!(rec["key"], "api:nginx_down");
+    assert_eq!(rec["instance"], w.api.as_str());
+    let claim = rec["claim_id"].as_str().expect("claim id").to_owned();
+    // Filters: a match, and a miss.
+    let by_key = json(
+        &w.selfheal(&[
+            "history",
+            "--key",
+            "api:nginx_down",
+            "--outcome",
+            "healed",
+            "--format",
+            "json",
+        ])
+        .stdout,
+    );
+    assert_eq!(by_key["records"].as_array().map(Vec::len), Some(1));
+    let miss = json(
+        &w.selfheal(&["history", "--outcome", "failed", "--format", "json"])
+            .stdout,
+    );
+    assert_eq!(miss["records"].as_array().map(Vec::len), Some(0));
+    let text = w.selfheal(&["history", "--instance", &w.api]);
+    assert!(
+        text.stdout.contains(&claim) && text.stdout.contains("healed"),
+        "{}",
+        text.stdout
+    );
+    // show: the record with its commands (precheck and commands) and their console links.
+    let shown = w.selfheal(&["show", &claim, "--format", "json"]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let v = json(&shown.stdout);
+    assert_eq!(v["claim_id"], claim.as_str());
+    let first = &v["records"][0];
+    assert_eq!(first["outcome"], "healed");
+    assert_eq!(
+        first["command_ids"].as_array().map(Vec::len),
+        Some(2),
+        "{first}"
+    );
+    let text = w.selfheal(&["show", &claim]);
+    assert!(text.stdout.contains("command"), "{}", text.stdout);
+    // Unknown claim: exit 1; a bad --since: exit 2.
+    assert_eq!(w.selfheal(&["show", "0000000000000000"]).code, 1);
+    assert_eq!(w.selfheal(&["history", "--since", "forever"]).code, 2);
+}

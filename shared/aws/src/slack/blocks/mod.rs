@@ -27,7 +27,7 @@
 
 mod approval;
 mod body;
-mod links;
+pub mod links;
 mod mentions;
 #[cfg(test)]
 mod tests;
