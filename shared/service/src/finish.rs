@@ -5,7 +5,7 @@
 use crate::engine::Engine;
 use crate::flow::{Case, Ending};
 use crate::outcome::Outcome;
-use crate::ports::{Claim, ClaimState, PortError};
+use crate::ports::{Claim, PortError};
 use selfheal_core::claim_id;
 
 impl Engine {
@@ -34,15 +34,7 @@ impl Engine {
             ending,
         );
         crate::failpoints::failpoint("before-history");
-        let expected = claim.version;
-        let awaited = claim.approval_expires_at_ms.is_some();
-        claim.state = ClaimState::Done;
-        claim.body = None;
-        claim.body_message_id = None;
-        claim.approval_expires_at_ms = None;
-        claim.outcome = Some(outcome.as_str().to_owned());
-        claim.owner_until_ms = self.ports.clock.now_ms();
-        claim.version += 1;
+        let (expected, awaited) = claim.mark_done(outcome.as_str(), self.ports.clock.now_ms());
         if !self.ports.store.close(&rec, claim, expected, None).await? {
             return Err(PortError::Transient(format!(
                 "claim {} changed under us while finishing",

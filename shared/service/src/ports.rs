@@ -355,6 +355,24 @@ pub struct Claim {
     pub acting_since_ms: Option<EpochMillis>,
 }
 
+impl Claim {
+    /// Marks the claim done with `outcome` (what a close writes): the kept body and the approval
+    /// request are dropped, ownership ends at `now`, the version is bumped. Answers the version
+    /// the close is conditional on, and whether an approval request was open.
+    pub fn mark_done(&mut self, outcome: &str, now: EpochMillis) -> (u64, bool) {
+        let expected = self.version;
+        let awaited = self.approval_expires_at_ms.is_some();
+        self.state = ClaimState::Done;
+        self.body = None;
+        self.body_message_id = None;
+        self.approval_expires_at_ms = None;
+        self.outcome = Some(outcome.to_owned());
+        self.owner_until_ms = now;
+        self.version += 1;
+        (expected, awaited)
+    }
+}
+
 /// How an alert ended, kept in its claim until the claim is done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decided {

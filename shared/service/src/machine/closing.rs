@@ -68,15 +68,7 @@ impl AlertRun {
             &f.ending,
         );
         let claim = self.claim_mut();
-        let expected = claim.version;
-        let awaited = claim.approval_expires_at_ms.is_some();
-        claim.state = ClaimState::Done;
-        claim.body = None;
-        claim.body_message_id = None;
-        claim.approval_expires_at_ms = None;
-        claim.outcome = Some(f.outcome.as_str().to_owned());
-        claim.owner_until_ms = now;
-        claim.version += 1;
+        let (expected, awaited) = claim.mark_done(f.outcome.as_str(), now);
         let claim = Box::new(claim.clone());
         self.close_approval = awaited;
         self.outbox.push_back(Step::Failpoint("before-history"));
