@@ -56,8 +56,8 @@ pub struct ValidateArgs {
     /// `text`: problems as FILE:LINE:COL: message (errors on stdout, warnings on stderr);
     /// `json`: one object on stdout, {"valid", "runbooks", "problems": [{"file", "line", "col",
     /// "severity", "key", "message"}]}, warnings included. The exit code is the same.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
-    pub format: PlanFormat,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(clap::Args, Debug)]

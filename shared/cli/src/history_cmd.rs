@@ -16,7 +16,7 @@ use std::process::ExitCode;
 const DAY_MS: i64 = 86_400_000;
 
 /// Every history item of the last `days` days (today included), newest first.
-async fn read_days(
+pub(crate) async fn read_days(
     cmd: &str,
     store: &DynamoStateStore,
     now: i64,

@@ -3,7 +3,6 @@
 
 use crate::args::{OutputFormat, StatusArgs};
 use crate::context;
-use selfheal_core::history::HistoryRecord;
 use selfheal_core::silence::{iso, Silence};
 use selfheal_service::ports::StateStore;
 use serde_json::{json, Value};
@@ -48,17 +47,11 @@ pub async fn run(args: &StatusArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return context::failed("status", "cannot read the review list", &e),
     };
-    let mut recent: Vec<HistoryRecord> = Vec::new();
-    for day in [now - 86_400_000, now] {
-        match store
-            .query_history_day(&selfheal_service::day_string(day))
-            .await
-        {
-            Ok(mut r) => recent.append(&mut r),
-            Err(e) => return context::failed("status", "cannot read history", &e),
-        }
-    }
-    recent.sort_by_key(|h| std::cmp::Reverse(h.finished_at_ms));
+    // Today and yesterday (UTC), newest first.
+    let mut recent = match crate::history_cmd::read_days("status", &store, now, 1).await {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     recent.truncate(10);
     let recent_json: Vec<Value> = recent
         .iter()

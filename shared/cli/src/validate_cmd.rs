@@ -1,13 +1,13 @@
 //! `selfheal validate [PATH] [--format text|json]`.
 
-use crate::args::{PlanFormat, ValidateArgs};
+use crate::args::{OutputFormat, ValidateArgs};
 use selfheal_core::{Diagnostic, Severity};
 use selfheal_service::runbook_files::load_runbooks;
 use std::process::ExitCode;
 
 pub fn run(args: &ValidateArgs) -> ExitCode {
     let loaded = load_runbooks(&args.path, &crate::context::load_options());
-    if args.format == PlanFormat::Json {
+    if args.format == OutputFormat::Json {
         let (valid, runbooks, problems) = match &loaded {
             Ok((map, warnings)) => (true, map.len(), warnings.as_slice()),
             Err(diags) => (false, 0, diags.as_slice()),

@@ -57,7 +57,6 @@ async fn running_commands_are_listed_together_and_each_is_read_twice() {
     assert!(out.iter().all(|r| r.outcome == Outcome::Healed), "{out:?}");
     let polls = w.executor.poll_calls.load(Ordering::SeqCst);
     let lists = w.executor.list_calls.load(Ordering::SeqCst);
-    eprintln!("GetCommandInvocation {polls}, ListCommands {lists}");
     // One GetCommandInvocation right after the send, one once the listing shows it finished.
     assert_eq!(polls, 2 * ALERTS as u32);
     // Without rounds: ALERTS × (RUNNING_LOOKS + 1) GetCommandInvocation calls (35). The five
